@@ -1,0 +1,94 @@
+# seam build. `make` builds ./seam; `make test` runs unit and integration
+# tests; `make asan` builds ./seam-asan (AddressSanitizer + UBSan) and
+# `make test-asan` runs the same suite against it; `make fuzz` builds the
+# libFuzzer harnesses with clang.
+
+CC      ?= cc
+PKGS    := libevent libevent_pthreads libcurl jansson libfyaml
+CSTD    := -std=c11 -D_GNU_SOURCE
+WARN    := -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter
+CFLAGS  ?= -O2 -g
+CPPFLAGS_ALL := $(CSTD) -Isrc $(shell pkg-config --cflags $(PKGS))
+LIBS    := $(shell pkg-config --libs $(PKGS)) -lpthread -lm
+TEST_LIBS := $(shell pkg-config --libs cmocka)
+
+SRC      := $(sort $(wildcard src/*.c src/*/*.c))
+LIB_SRC  := $(filter-out src/main.c,$(SRC))
+UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
+FUZZ_SRC := $(sort $(wildcard fuzz/fuzz_*.c))
+
+# Flavours: release objects in build/rel, sanitizer objects in build/asan.
+FLAVOUR ?= rel
+ifeq ($(FLAVOUR),asan)
+  XFLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
+  BIN    := seam-asan
+else
+  XFLAGS := $(CFLAGS)
+  BIN    := seam
+endif
+B := build/$(FLAVOUR)
+
+LIB_OBJ  := $(LIB_SRC:%.c=$(B)/%.o)
+MAIN_OBJ := $(B)/src/main.o
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
+
+.PHONY: all asan test test-unit test-integration test-asan fuzz format format-check bench clean deps
+
+all: $(BIN)
+
+$(BIN): $(MAIN_OBJ) $(LIB_OBJ)
+	$(CC) $(XFLAGS) -o $@ $^ $(LIBS)
+
+$(B)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS_ALL) $(WARN) $(XFLAGS) -MMD -MP -c -o $@ $<
+
+$(B)/tests/%: tests/unit/%.c $(LIB_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS_ALL) -Itests/unit $(WARN) -Wno-unused-function $(XFLAGS) -o $@ $< $(LIB_OBJ) $(LIBS) $(TEST_LIBS)
+
+asan:
+	$(MAKE) FLAVOUR=asan seam-asan
+
+# Unit tests: every tests/unit/test_*.c is one cmocka binary.
+test-unit: $(UNIT_BIN)
+	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; ./$$t; done
+
+# Integration tests: node:test suites that start the real binary.
+test-integration: $(BIN)
+	SEAM_BIN=$(CURDIR)/$(BIN) node --test --test-concurrency=1 tests/integration/
+
+test: test-unit test-integration
+
+test-asan:
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	  $(MAKE) FLAVOUR=asan test
+
+# libFuzzer harnesses (clang only); each fuzz/fuzz_X.c has a seed corpus in fuzz/corpus/X/.
+FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined
+fuzz: $(FUZZ_SRC:fuzz/%.c=build/fuzz/%)
+build/fuzz/%: fuzz/%.c $(LIB_SRC)
+	@mkdir -p build/fuzz
+	clang $(CPPFLAGS_ALL) $(WARN) $(FUZZ_FLAGS) -o $@ $< $(LIB_SRC) $(LIBS)
+
+# Run every fuzzer over its seed corpus plus a short time budget.
+fuzz-run: fuzz
+	@set -e; for f in $(FUZZ_SRC:fuzz/%.c=%); do \
+	  mkdir -p fuzz/out/$$f; \
+	  ./build/fuzz/$$f -max_total_time=$${FUZZ_SECONDS:-10} fuzz/out/$$f fuzz/corpus/$$f; done
+
+format:
+	clang-format -i $(SRC) $(wildcard src/*/*.h src/*.h) $(UNIT_SRC) $(FUZZ_SRC)
+format-check:
+	clang-format --dry-run --Werror $(SRC) $(wildcard src/*/*.h src/*.h) $(UNIT_SRC) $(FUZZ_SRC)
+
+bench:
+	$(MAKE) -C bench
+
+deps:
+	./scripts/install-deps.sh
+
+clean:
+	rm -rf build seam seam-asan
+
+-include $(LIB_OBJ:.o=.d) $(MAIN_OBJ:.o=.d)

@@ -1,0 +1,99 @@
+/*
+ * Configuration: the YAML file parsed (libfyaml) into an immutable snapshot.
+ * Workers read a snapshot and never change it; a reload builds a new one.
+ * Every error names the file, the line and the key.
+ */
+#ifndef SEAM_CONFIG_CONFIG_H
+#define SEAM_CONFIG_CONFIG_H
+
+#include "core/canon.h"
+#include "core/rc.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+typedef enum { SEAM_PROVIDER_OPENAI = 0 } seam_provider_kind;
+typedef enum { SEAM_LOC_LOCAL = 0, SEAM_LOC_CLOUD } seam_location;
+
+typedef struct seam_backend_conf {
+    size_t index; /* position in seam_config.backends */
+    char *name;
+    seam_provider_kind provider;
+    char *url; /* base URL without trailing slash */
+    seam_location location;
+    seam_sensitivity clearance; /* default: regulated for local, public for cloud */
+    char **models;
+    size_t nmodels;
+    uint64_t context_window; /* 0 when not given */
+    char *api_key_env;       /* NULL or "" when none */
+    int line;                /* where it was declared */
+} seam_backend_conf;
+
+typedef struct seam_pool_conf {
+    char *name;
+    size_t *backends; /* indexes into seam_config.backends */
+    size_t nbackends;
+} seam_pool_conf;
+
+typedef struct seam_rule_conf {
+    char *name;
+    /* Bit masks over the enum values; 0 means "any". */
+    uint32_t kinds, sensitivities, complexities;
+    bool has_tokens_gt, has_tokens_lte;
+    uint64_t tokens_gt, tokens_lte;
+    char **models; /* requested model names; NULL/0 means any */
+    size_t nmodels;
+    int has_images; /* -1 any, 0 must not, 1 must */
+    int has_tools;  /* -1 any, 0 must not, 1 must */
+    size_t pool;    /* index into seam_config.pools */
+    int line;
+} seam_rule_conf;
+
+typedef enum { SEAM_UNKNOWN_MODEL_REJECT = 0, SEAM_UNKNOWN_MODEL_ROUTE } seam_unknown_model;
+typedef enum { SEAM_PINNED_REROUTE = 0, SEAM_PINNED_REJECT } seam_pinned_violation;
+
+typedef struct seam_config {
+    char *path; /* the file it came from, for messages */
+    char *listen_host;
+    int listen_port; /* 0: pick an ephemeral port */
+    int workers;     /* 0 in the file means: number of cores */
+    struct {
+        uint64_t max_body_bytes;     /* default 33554432 */
+        uint64_t request_timeout_ms; /* default 600000 */
+        uint64_t shutdown_grace_ms;  /* default 30000 */
+    } limits;
+    seam_backend_conf *backends;
+    size_t nbackends;
+    seam_pool_conf *pools;
+    size_t npools;
+    seam_rule_conf *rules;
+    size_t nrules;
+    size_t default_pool; /* index into pools */
+    seam_sensitivity default_sensitivity; /* default internal */
+    seam_unknown_model unknown_model;     /* default reject */
+    seam_pinned_violation on_pinned_violation; /* default reroute */
+} seam_config;
+
+/* Loads and validates <path>. On success returns SEAM_OK and sets <*out>
+ * (caller frees with seam_config_free). On failure returns SEAM_ERR_CONFIG or
+ * SEAM_ERR_IO and writes "FILE:LINE: key 'K': problem" into <err>. */
+seam_rc seam_config_load(const char *path, seam_config **out, char *err, size_t errlen);
+
+/* As seam_config_load, from memory; <name> is used in messages. */
+seam_rc seam_config_parse(const char *text, size_t len, const char *name, seam_config **out,
+                          char *err, size_t errlen);
+
+void seam_config_free(seam_config *cfg);
+
+/* Finders; return NULL / -1 when absent. */
+const seam_backend_conf *seam_config_backend(const seam_config *cfg, const char *name);
+int seam_config_pool_index(const seam_config *cfg, const char *name);
+
+/* Prints the resolved backends, pools and rules (for `seam check`). Never
+ * prints API key values, only the names of their environment variables and
+ * whether they are set. */
+void seam_config_print(const seam_config *cfg, FILE *out);
+
+#endif
