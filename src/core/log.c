@@ -20,13 +20,13 @@ void seam_log_set_level(seam_log_level level)
     atomic_store(&min_level, (int)level);
 }
 
-void seam_log_timestamp(char out[32])
+void seam_log_timestamp(char out[64])
 {
     struct timespec ts;
     struct tm tm;
     clock_gettime(CLOCK_REALTIME, &ts);
     gmtime_r(&ts.tv_sec, &tm);
-    snprintf(out, 32, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900, tm.tm_mon + 1,
+    snprintf(out, 64, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900, tm.tm_mon + 1,
              tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000);
 }
 
@@ -47,7 +47,7 @@ void seam_log_json(seam_log_level level, json_t *fields)
         json_decref(fields);
         return;
     }
-    char ts[32];
+    char ts[64];
     seam_log_timestamp(ts);
     json_t *line = json_pack("{s:s, s:s}", "ts", ts, "level", level_name[level]);
     if (line) {

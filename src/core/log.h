@@ -25,6 +25,6 @@ void seam_log_json(seam_log_level level, json_t *fields);
 #define seam_log_error(...) seam_log(SEAM_LOG_ERROR, __VA_ARGS__)
 
 /* Formats the current UTC time as RFC 3339 with milliseconds into <out>. */
-void seam_log_timestamp(char out[32]);
+void seam_log_timestamp(char out[64]);
 
 #endif

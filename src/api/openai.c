@@ -1,0 +1,717 @@
+/*
+ * OpenAI Chat Completions ingress. Decoding is strict about the fields seam
+ * acts on (types are checked and errors name the parameter, as OpenAI's own
+ * API does) and lossless about the rest: unmodelled top-level fields travel
+ * on to OpenAI-compatible backends untouched.
+ */
+#include "api/openai.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define OPENAI_MAX_ANSWER   (256u << 20) /* bound on a collected answer */
+#define OPENAI_MAX_CALLS    128
+
+/* ---- decoding ---- */
+
+struct decoder {
+    seam_arena *a;
+    char *err;
+    size_t errlen;
+    const char **param;
+};
+
+static seam_rc fail(struct decoder *d, const char *param, const char *fmt, const char *what)
+{
+    snprintf(d->err, d->errlen, fmt, what);
+    *d->param = param;
+    return SEAM_ERR_INVALID;
+}
+
+static int parse_role(const char *s, seam_role *r)
+{
+    static const struct {
+        const char *name;
+        seam_role role;
+    } roles[] = {{"system", SEAM_ROLE_SYSTEM},       {"developer", SEAM_ROLE_DEVELOPER},
+                 {"user", SEAM_ROLE_USER},           {"assistant", SEAM_ROLE_ASSISTANT},
+                 {"tool", SEAM_ROLE_TOOL}};
+    for (size_t i = 0; i < sizeof(roles) / sizeof(roles[0]); i++)
+        if (strcmp(s, roles[i].name) == 0) {
+            *r = roles[i].role;
+            return 0;
+        }
+    return -1;
+}
+
+static int parse_effort(const char *s, seam_reasoning *r)
+{
+    static const char *names[] = {"none", "minimal", "low", "medium", "high", "xhigh", "max"};
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+        if (strcmp(s, names[i]) == 0) {
+            *r = (seam_reasoning)(SEAM_REASONING_OFF + i);
+            return 0;
+        }
+    return -1;
+}
+
+static void set_text(seam_part *p, const json_t *s)
+{
+    p->text = json_string_value(s);
+    p->text_len = json_string_length(s);
+}
+
+/* Content parts: text and images are modelled; audio, files and anything
+ * newer are kept as opaque JSON for OpenAI-compatible backends. */
+static seam_rc decode_part(struct decoder *d, const json_t *o, seam_part *p, bool *image)
+{
+    const json_t *type = json_object_get(o, "type");
+    if (!json_is_object(o) || !json_is_string(type))
+        return fail(d, "messages", "%s", "each content part must be an object with a type");
+    const char *t = json_string_value(type);
+    if (strcmp(t, "text") == 0) {
+        const json_t *text = json_object_get(o, "text");
+        if (!json_is_string(text))
+            return fail(d, "messages", "%s", "a text content part needs a string 'text'");
+        p->type = SEAM_PART_TEXT;
+        set_text(p, text);
+    } else if (strcmp(t, "refusal") == 0) {
+        const json_t *text = json_object_get(o, "refusal");
+        if (!json_is_string(text))
+            return fail(d, "messages", "%s", "a refusal content part needs a string 'refusal'");
+        p->type = SEAM_PART_REFUSAL;
+        set_text(p, text);
+    } else if (strcmp(t, "image_url") == 0) {
+        const json_t *iu = json_object_get(o, "image_url");
+        const json_t *url = json_object_get(iu, "url");
+        if (!json_is_string(url))
+            return fail(d, "messages", "%s", "an image_url content part needs image_url.url");
+        const json_t *detail = json_object_get(iu, "detail");
+        p->type = SEAM_PART_IMAGE;
+        p->image_url = json_string_value(url);
+        p->image_detail = json_is_string(detail) ? json_string_value(detail) : NULL;
+        *image = true;
+    } else {
+        p->type = SEAM_PART_OPAQUE;
+        p->opaque = (json_t *)o;
+    }
+    return SEAM_OK;
+}
+
+static seam_rc decode_message(struct decoder *d, const json_t *o, seam_msg *m, bool *image)
+{
+    if (!json_is_object(o))
+        return fail(d, "messages", "%s", "each message must be an object");
+    const json_t *role = json_object_get(o, "role");
+    if (!json_is_string(role) || parse_role(json_string_value(role), &m->role) != 0)
+        return fail(d, "messages",
+                    "%s", "each message needs a role: system, developer, user, assistant or tool");
+    const json_t *name = json_object_get(o, "name");
+    if (json_is_string(name))
+        m->name = json_string_value(name);
+
+    const json_t *content = json_object_get(o, "content");
+    const json_t *calls = json_object_get(o, "tool_calls");
+    if (calls && !json_is_array(calls) && !json_is_null(calls))
+        return fail(d, "messages", "%s", "tool_calls must be an array");
+    size_t ncalls = json_is_array(calls) ? json_array_size(calls) : 0;
+    size_t ncontent = json_is_array(content) ? json_array_size(content) : 1;
+    m->parts = seam_arena_calloc(d->a, (ncontent + ncalls + 1) * sizeof(seam_part));
+    if (!m->parts)
+        return SEAM_ERR_NOMEM;
+
+    bool is_tool = m->role == SEAM_ROLE_TOOL;
+    if (json_is_string(content)) {
+        seam_part *p = &m->parts[m->nparts++];
+        p->type = is_tool ? SEAM_PART_TOOL_RESULT : SEAM_PART_TEXT;
+        set_text(p, content);
+        m->content_is_string = true;
+    } else if (json_is_array(content)) {
+        size_t i;
+        json_t *part;
+        json_array_foreach(content, i, part)
+        {
+            seam_part *p = &m->parts[m->nparts++];
+            seam_rc rc = decode_part(d, part, p, image);
+            if (rc != SEAM_OK)
+                return rc;
+            if (is_tool && p->type == SEAM_PART_TEXT)
+                p->type = SEAM_PART_TOOL_RESULT;
+        }
+    } else if (content == NULL || json_is_null(content)) {
+        if (m->role != SEAM_ROLE_ASSISTANT)
+            return fail(d, "messages", "a %s message needs content", json_string_value(role));
+        m->content_null = true;
+    } else {
+        return fail(d, "messages", "%s", "message content must be a string, an array or null");
+    }
+
+    if (is_tool) {
+        const json_t *id = json_object_get(o, "tool_call_id");
+        if (!json_is_string(id))
+            return fail(d, "messages", "%s", "a tool message needs a string tool_call_id");
+        /* The id goes on the first result part; a message with empty array
+         * content still needs a part to carry it. */
+        if (m->nparts == 0) {
+            seam_part *p = &m->parts[m->nparts++];
+            p->type = SEAM_PART_TOOL_RESULT;
+            p->text = "";
+        }
+        for (size_t i = 0; i < m->nparts; i++)
+            m->parts[i].call_id = json_string_value(id);
+    }
+    size_t i;
+    json_t *call;
+    json_array_foreach(calls, i, call)
+    {
+        const json_t *fn = json_object_get(call, "function");
+        const json_t *fname = json_object_get(fn, "name"), *args = json_object_get(fn, "arguments");
+        const json_t *id = json_object_get(call, "id");
+        if (m->role != SEAM_ROLE_ASSISTANT)
+            return fail(d, "messages", "%s", "only assistant messages carry tool_calls");
+        if (!json_is_string(fname))
+            return fail(d, "messages", "%s", "each tool call needs function.name");
+        if (args && !json_is_string(args))
+            return fail(d, "messages", "%s", "tool call function.arguments must be a JSON string");
+        seam_part *p = &m->parts[m->nparts++];
+        p->type = SEAM_PART_TOOL_CALL;
+        p->call_id = json_is_string(id) ? json_string_value(id) : NULL;
+        p->name = json_string_value(fname);
+        p->args = args ? json_string_value(args) : "{}";
+    }
+    return SEAM_OK;
+}
+
+static seam_rc decode_tools(struct decoder *d, const json_t *tools, seam_req *r)
+{
+    if (!json_is_array(tools))
+        return fail(d, "tools", "%s", "tools must be an array");
+    r->ntools = json_array_size(tools);
+    r->tools = seam_arena_calloc(d->a, (r->ntools + 1) * sizeof(seam_tool));
+    if (!r->tools)
+        return SEAM_ERR_NOMEM;
+    size_t i;
+    json_t *t;
+    json_array_foreach(tools, i, t)
+    {
+        const json_t *type = json_object_get(t, "type");
+        const json_t *fn = json_object_get(t, "function");
+        if (!json_is_string(type) || strcmp(json_string_value(type), "function") != 0 ||
+            !json_is_object(fn))
+            return fail(d, "tools", "%s", "each tool must be {\"type\":\"function\",\"function\":{...}}");
+        const json_t *name = json_object_get(fn, "name"), *desc = json_object_get(fn, "description");
+        const json_t *params = json_object_get(fn, "parameters"), *strict = json_object_get(fn, "strict");
+        if (!json_is_string(name))
+            return fail(d, "tools", "%s", "each tool function needs a string name");
+        if (params && !json_is_object(params))
+            return fail(d, "tools", "%s", "tool function parameters must be a JSON Schema object");
+        seam_tool *tl = &r->tools[i];
+        tl->name = json_string_value(name);
+        tl->description = json_is_string(desc) ? json_string_value(desc) : NULL;
+        tl->parameters = (json_t *)params;
+        tl->strict = json_is_boolean(strict) ? json_is_true(strict) : -1;
+    }
+    return SEAM_OK;
+}
+
+static seam_rc decode_stop(struct decoder *d, const json_t *stop, seam_params *p)
+{
+    if (json_is_null(stop))
+        return SEAM_OK;
+    if (json_is_string(stop)) {
+        p->stop = seam_arena_alloc(d->a, sizeof(char *));
+        if (!p->stop)
+            return SEAM_ERR_NOMEM;
+        p->stop[0] = json_string_value(stop);
+        p->nstop = 1;
+        return SEAM_OK;
+    }
+    if (!json_is_array(stop))
+        return fail(d, "stop", "%s", "stop must be a string or an array of strings");
+    p->nstop = json_array_size(stop);
+    p->stop = seam_arena_calloc(d->a, (p->nstop + 1) * sizeof(char *));
+    if (!p->stop)
+        return SEAM_ERR_NOMEM;
+    size_t i;
+    json_t *s;
+    json_array_foreach(stop, i, s)
+    {
+        if (!json_is_string(s))
+            return fail(d, "stop", "%s", "stop must be a string or an array of strings");
+        p->stop[i] = json_string_value(s);
+    }
+    return SEAM_OK;
+}
+
+static seam_rc get_nonneg_int(struct decoder *d, const json_t *v, const char *name, int64_t *out)
+{
+    if (!json_is_integer(v) || json_integer_value(v) < 0)
+        return fail(d, name, "%s must be a non-negative integer", name);
+    *out = json_integer_value(v);
+    return SEAM_OK;
+}
+
+/* Modelled top-level keys; everything else is passthrough. */
+static const char *const modelled[] = {
+    "model", "messages", "tools", "tool_choice", "response_format", "max_tokens",
+    "max_completion_tokens", "temperature", "top_p", "seed", "stop", "reasoning_effort",
+    "stream", "stream_options", "seam", NULL};
+
+static bool is_modelled(const char *k)
+{
+    for (const char *const *m = modelled; *m; m++)
+        if (strcmp(*m, k) == 0)
+            return true;
+    return false;
+}
+
+static seam_rc decode_params(struct decoder *d, json_t *root, seam_req *r)
+{
+    seam_params *p = &r->params;
+    seam_rc rc;
+    json_t *v;
+    p->max_tokens = -1;
+    if ((v = json_object_get(root, "max_completion_tokens")) && !json_is_null(v)) {
+        if ((rc = get_nonneg_int(d, v, "max_completion_tokens", &p->max_tokens)) != SEAM_OK)
+            return rc;
+    } else if ((v = json_object_get(root, "max_tokens")) && !json_is_null(v)) {
+        if ((rc = get_nonneg_int(d, v, "max_tokens", &p->max_tokens)) != SEAM_OK)
+            return rc;
+        p->max_tokens_legacy = true;
+    }
+    if ((v = json_object_get(root, "temperature")) && !json_is_null(v)) {
+        if (!json_is_number(v))
+            return fail(d, "temperature", "%s", "temperature must be a number");
+        p->has_temperature = true;
+        p->temperature = json_number_value(v);
+    }
+    if ((v = json_object_get(root, "top_p")) && !json_is_null(v)) {
+        if (!json_is_number(v))
+            return fail(d, "top_p", "%s", "top_p must be a number");
+        p->has_top_p = true;
+        p->top_p = json_number_value(v);
+    }
+    if ((v = json_object_get(root, "seed")) && !json_is_null(v)) {
+        if (!json_is_integer(v))
+            return fail(d, "seed", "%s", "seed must be an integer");
+        p->has_seed = true;
+        p->seed = json_integer_value(v);
+    }
+    if ((v = json_object_get(root, "stop")) && (rc = decode_stop(d, v, p)) != SEAM_OK)
+        return rc;
+    if ((v = json_object_get(root, "reasoning_effort")) && !json_is_null(v)) {
+        if (!json_is_string(v) || parse_effort(json_string_value(v), &p->reasoning) != 0)
+            return fail(d, "reasoning_effort", "%s",
+                        "reasoning_effort must be one of none, minimal, low, medium, high, "
+                        "xhigh, max");
+        p->reasoning_raw = json_string_value(v);
+    }
+    if ((v = json_object_get(root, "tool_choice")) && !json_is_null(v))
+        p->tool_choice = v;
+    if ((v = json_object_get(root, "response_format")) && !json_is_null(v)) {
+        if (!json_is_object(v))
+            return fail(d, "response_format", "%s", "response_format must be an object");
+        p->response_format = v;
+    }
+    if ((v = json_object_get(root, "stream")) && !json_is_null(v)) {
+        if (!json_is_boolean(v))
+            return fail(d, "stream", "%s", "stream must be a boolean");
+        r->stream = json_is_true(v);
+    }
+    if ((v = json_object_get(root, "stream_options")) && !json_is_null(v)) {
+        json_t *iu = json_object_get(v, "include_usage");
+        if (!json_is_object(v) || (iu && !json_is_boolean(iu)))
+            return fail(d, "stream_options", "%s",
+                        "stream_options must be an object with a boolean include_usage");
+        r->include_usage = json_is_true(iu);
+    }
+    if ((v = json_object_get(root, "n")) && !json_is_null(v) &&
+        !(json_is_integer(v) && json_integer_value(v) == 1))
+        return fail(d, "n", "%s", "only n = 1 is supported");
+    return SEAM_OK;
+}
+
+seam_rc seam_api_openai_decode(seam_arena *a, const char *body, size_t len, seam_req **out,
+                               json_t **meta, char *err, size_t errlen, const char **param)
+{
+    struct decoder d = {a, err, errlen, param};
+    json_error_t jerr;
+    *param = NULL;
+    *meta = NULL;
+    json_t *root = seam_arena_json(a, json_loadb(body, len, 0, &jerr));
+    if (!root) {
+        /* jansson reports invalid UTF-8 and syntax errors with a position;
+         * the text of the body is never echoed. */
+        snprintf(err, errlen, "request body is not valid JSON: %s (at byte %d)", jerr.text,
+                 jerr.position);
+        return SEAM_ERR_INVALID;
+    }
+    if (!json_is_object(root))
+        return fail(&d, NULL, "%s", "request body must be a JSON object");
+    seam_req *r = seam_arena_calloc(a, sizeof(*r));
+    if (!r)
+        return SEAM_ERR_NOMEM;
+    r->arena = a;
+    r->ingress = SEAM_API_OPENAI;
+
+    const json_t *model = json_object_get(root, "model");
+    if (!json_is_string(model) || json_string_length(model) == 0)
+        return fail(&d, "model", "%s", "model is required (a model name or \"auto\")");
+    r->model = json_string_value(model);
+
+    const json_t *msgs = json_object_get(root, "messages");
+    if (!json_is_array(msgs) || json_array_size(msgs) == 0)
+        return fail(&d, "messages", "%s", "messages must be a non-empty array");
+    r->nmsgs = json_array_size(msgs);
+    r->msgs = seam_arena_calloc(a, r->nmsgs * sizeof(seam_msg));
+    if (!r->msgs)
+        return SEAM_ERR_NOMEM;
+    seam_rc rc;
+    for (size_t i = 0; i < r->nmsgs; i++)
+        if ((rc = decode_message(&d, json_array_get(msgs, i), &r->msgs[i], &r->has_images)) != SEAM_OK)
+            return rc;
+
+    const json_t *tools = json_object_get(root, "tools");
+    if (tools && !json_is_null(tools) && (rc = decode_tools(&d, tools, r)) != SEAM_OK)
+        return rc;
+    if ((rc = decode_params(&d, root, r)) != SEAM_OK)
+        return rc;
+
+    json_t *seam = json_object_get(root, "seam");
+    if (seam)
+        *meta = seam;
+
+    json_t *pass = seam_arena_json(a, json_object());
+    if (!pass)
+        return SEAM_ERR_NOMEM;
+    const char *k;
+    json_t *v;
+    json_object_foreach(root, k, v) if (!is_modelled(k)) json_object_set(pass, k, v);
+    r->passthrough = json_object_size(pass) ? pass : NULL;
+    *out = r;
+    return SEAM_OK;
+}
+
+char *seam_api_openai_error(seam_arena *a, const char *message, const char *type,
+                            const char *param, const char *code)
+{
+    json_t *o = json_pack("{s:{s:s, s:s, s:s?, s:s?}}", "error", "message", message, "type",
+                          type ? type : "invalid_request_error", "param", param, "code", code);
+    char *s = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    json_decref(o);
+    char *r = s ? seam_arena_strdup(a, s) : NULL;
+    free(s);
+    return r ? r : "{\"error\":{\"message\":\"internal error\",\"type\":\"server_error\"}}";
+}
+
+/* ---- stream writer ---- */
+
+void seam_openai_writer_init(seam_openai_writer *w, seam_arena *a, const char *fallback_id,
+                             const char *fallback_model, bool include_usage)
+{
+    memset(w, 0, sizeof(*w));
+    w->arena = a;
+    w->id = fallback_id;
+    w->model = fallback_model;
+    w->include_usage = include_usage;
+    w->created = (long long)time(NULL);
+}
+
+static seam_rc write_data(seam_buf *out, json_t *o)
+{
+    if (!o)
+        return SEAM_ERR_NOMEM;
+    char *tmp = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_decref(o);
+    if (!tmp)
+        return SEAM_ERR_NOMEM;
+    seam_rc rc = seam_buf_append(out, "data: ", 6);
+    if (rc == SEAM_OK)
+        rc = seam_buf_append(out, tmp, strlen(tmp));
+    if (rc == SEAM_OK)
+        rc = seam_buf_append(out, "\n\n", 2);
+    free(tmp);
+    return rc;
+}
+
+static json_t *chunk_base(seam_openai_writer *w)
+{
+    json_t *o = json_pack("{s:s, s:s, s:I, s:s}", "id", w->id, "object", "chat.completion.chunk",
+                          "created", (json_int_t)w->created, "model", w->model);
+    if (o && w->include_usage)
+        json_object_set_new(o, "usage", json_null());
+    return o;
+}
+
+static seam_rc write_delta(seam_openai_writer *w, json_t *delta, const char *finish, seam_buf *out)
+{
+    json_t *o = chunk_base(w);
+    if (!o || !delta) {
+        json_decref(o);
+        json_decref(delta);
+        return SEAM_ERR_NOMEM;
+    }
+    json_t *choice = json_pack("{s:i, s:o, s:n, s:s?}", "index", 0, "delta", delta, "logprobs",
+                               "finish_reason", finish);
+    json_object_set_new(o, "choices", json_pack("[o]", choice));
+    return write_data(out, o);
+}
+
+static json_t *usage_json(const seam_usage *u)
+{
+    json_int_t in = u->input > 0 ? u->input : 0, outp = u->output > 0 ? u->output : 0;
+    json_t *o = json_pack("{s:I, s:I, s:I}", "prompt_tokens", in, "completion_tokens", outp,
+                          "total_tokens", in + outp);
+    if (o && u->cached >= 0)
+        json_object_set_new(o, "prompt_tokens_details",
+                            json_pack("{s:I}", "cached_tokens", (json_int_t)u->cached));
+    if (o && u->reasoning >= 0)
+        json_object_set_new(o, "completion_tokens_details",
+                            json_pack("{s:I}", "reasoning_tokens", (json_int_t)u->reasoning));
+    return o;
+}
+
+static seam_rc write_usage(seam_openai_writer *w, seam_buf *out)
+{
+    w->usage_sent = true;
+    json_t *o = chunk_base(w);
+    if (!o)
+        return SEAM_ERR_NOMEM;
+    json_object_set_new(o, "choices", json_array());
+    json_object_set_new(o, "usage", usage_json(&w->usage));
+    return write_data(out, o);
+}
+
+seam_rc seam_openai_writer_event(seam_openai_writer *w, const seam_event *ev, seam_buf *out)
+{
+    switch (ev->type) {
+    case SEAM_EV_START:
+        if (ev->id)
+            w->id = seam_arena_strdup(w->arena, ev->id);
+        if (ev->name)
+            w->model = seam_arena_strdup(w->arena, ev->name);
+        if (!w->id || !w->model)
+            return SEAM_ERR_NOMEM;
+        return write_delta(w, json_pack("{s:s, s:s}", "role", "assistant", "content", ""), NULL,
+                           out);
+    case SEAM_EV_TEXT_DELTA:
+        return write_delta(w, json_pack("{s:s%}", "content", ev->text, ev->text_len), NULL, out);
+    case SEAM_EV_THINKING_DELTA:
+        return write_delta(w, json_pack("{s:s%}", "reasoning_content", ev->text, ev->text_len),
+                           NULL, out);
+    case SEAM_EV_REFUSAL_DELTA:
+        return write_delta(w, json_pack("{s:s%}", "refusal", ev->text, ev->text_len), NULL, out);
+    case SEAM_EV_TOOL_CALL_BEGIN:
+        return write_delta(w,
+                           json_pack("{s:[{s:i, s:s, s:s, s:{s:s, s:s}}]}", "tool_calls", "index",
+                                     ev->index, "id", ev->id ? ev->id : "", "type", "function",
+                                     "function", "name", ev->name, "arguments", ""),
+                           NULL, out);
+    case SEAM_EV_TOOL_CALL_ARGS_DELTA:
+        return write_delta(w,
+                           json_pack("{s:[{s:i, s:{s:s%}}]}", "tool_calls", "index", ev->index,
+                                     "function", "arguments", ev->text, ev->text_len),
+                           NULL, out);
+    case SEAM_EV_TOOL_CALL_END:
+        return SEAM_OK;
+    case SEAM_EV_USAGE:
+        w->usage = ev->usage;
+        w->have_usage = true;
+        if (w->finished && w->include_usage && !w->usage_sent)
+            return write_usage(w, out);
+        return SEAM_OK;
+    case SEAM_EV_FINISH: {
+        w->finished = true;
+        seam_rc rc = write_delta(w, json_object(), seam_finish_name_openai(ev->finish), out);
+        if (rc == SEAM_OK && w->have_usage && w->include_usage && !w->usage_sent)
+            rc = write_usage(w, out);
+        return rc;
+    }
+    case SEAM_EV_ERROR:
+        return seam_openai_writer_error(w, ev->text, ev->err_type ? ev->err_type : "upstream_error",
+                                        "upstream_error", out);
+    }
+    return SEAM_OK;
+}
+
+seam_rc seam_openai_writer_end(seam_openai_writer *w, seam_buf *out)
+{
+    return seam_buf_puts(out, "data: [DONE]\n\n");
+}
+
+seam_rc seam_openai_writer_error(seam_openai_writer *w, const char *message, const char *type,
+                                 const char *code, seam_buf *out)
+{
+    json_t *o = json_pack("{s:{s:s, s:s, s:n, s:s?}}", "error", "message", message, "type", type,
+                          "param", "code", code);
+    return write_data(out, o);
+}
+
+/* ---- collector ---- */
+
+struct collected_call {
+    const char *id, *name;
+    seam_buf args;
+};
+
+struct seam_openai_collector {
+    seam_arena *arena;
+    const char *id, *model;
+    seam_buf content, reasoning, refusal;
+    struct collected_call calls[OPENAI_MAX_CALLS];
+    int ncalls;
+    bool have_usage, finished;
+    seam_usage usage;
+    seam_finish finish;
+    seam_event error;
+    bool have_error;
+};
+
+static void collector_release(void *p)
+{
+    seam_openai_collector *c = p;
+    seam_buf_free(&c->content);
+    seam_buf_free(&c->reasoning);
+    seam_buf_free(&c->refusal);
+    for (int i = 0; i < c->ncalls; i++)
+        seam_buf_free(&c->calls[i].args);
+}
+
+seam_openai_collector *seam_openai_collector_new(seam_arena *a, const char *fallback_id,
+                                                 const char *fallback_model)
+{
+    seam_openai_collector *c = seam_arena_calloc(a, sizeof(*c));
+    if (!c)
+        return NULL;
+    c->arena = a;
+    c->id = fallback_id;
+    c->model = fallback_model;
+    seam_buf_init(&c->content, OPENAI_MAX_ANSWER);
+    seam_buf_init(&c->reasoning, OPENAI_MAX_ANSWER);
+    seam_buf_init(&c->refusal, OPENAI_MAX_ANSWER);
+    if (seam_arena_on_free(a, collector_release, c) != 0)
+        return NULL;
+    return c;
+}
+
+static struct collected_call *find_call(seam_openai_collector *c, int index)
+{
+    /* Calls are indexed densely by the providers; index i is calls[i]. */
+    return index >= 0 && index < c->ncalls ? &c->calls[index] : NULL;
+}
+
+int seam_openai_collector_event(void *ctx, const seam_event *ev)
+{
+    seam_openai_collector *c = ctx;
+    seam_rc rc = SEAM_OK;
+    switch (ev->type) {
+    case SEAM_EV_START:
+        if (ev->id)
+            c->id = seam_arena_strdup(c->arena, ev->id);
+        if (ev->name)
+            c->model = seam_arena_strdup(c->arena, ev->name);
+        break;
+    case SEAM_EV_TEXT_DELTA:
+        rc = seam_buf_append(&c->content, ev->text, ev->text_len);
+        break;
+    case SEAM_EV_THINKING_DELTA:
+        rc = seam_buf_append(&c->reasoning, ev->text, ev->text_len);
+        break;
+    case SEAM_EV_REFUSAL_DELTA:
+        rc = seam_buf_append(&c->refusal, ev->text, ev->text_len);
+        break;
+    case SEAM_EV_TOOL_CALL_BEGIN: {
+        if (ev->index != c->ncalls || c->ncalls >= OPENAI_MAX_CALLS)
+            return -1;
+        struct collected_call *k = &c->calls[c->ncalls++];
+        k->id = ev->id ? seam_arena_strdup(c->arena, ev->id)
+                       : seam_arena_printf(c->arena, "call_%d", ev->index);
+        k->name = seam_arena_strdup(c->arena, ev->name);
+        seam_buf_init(&k->args, OPENAI_MAX_ANSWER);
+        break;
+    }
+    case SEAM_EV_TOOL_CALL_ARGS_DELTA: {
+        struct collected_call *k = find_call(c, ev->index);
+        if (!k)
+            return -1;
+        rc = seam_buf_append(&k->args, ev->text, ev->text_len);
+        break;
+    }
+    case SEAM_EV_TOOL_CALL_END:
+        break;
+    case SEAM_EV_USAGE:
+        c->usage = ev->usage;
+        c->have_usage = true;
+        break;
+    case SEAM_EV_FINISH:
+        c->finish = ev->finish;
+        c->finished = true;
+        break;
+    case SEAM_EV_ERROR:
+        c->error = *ev;
+        c->error.text = seam_arena_strndup(c->arena, ev->text, ev->text_len);
+        c->error.err_type = ev->err_type ? seam_arena_strdup(c->arena, ev->err_type) : NULL;
+        c->have_error = true;
+        break;
+    }
+    return rc == SEAM_OK ? 0 : -1;
+}
+
+const seam_event *seam_openai_collector_error(const seam_openai_collector *c)
+{
+    return c->have_error ? &c->error : NULL;
+}
+
+bool seam_openai_collector_complete(const seam_openai_collector *c)
+{
+    return c->finished;
+}
+
+const seam_usage *seam_openai_collector_usage(const seam_openai_collector *c)
+{
+    return c->have_usage ? &c->usage : NULL;
+}
+
+char *seam_openai_collector_body(seam_openai_collector *c, size_t *len)
+{
+    json_t *msg = json_pack("{s:s}", "role", "assistant");
+    if (!msg)
+        return NULL;
+    if (c->content.len > 0 || c->ncalls == 0)
+        json_object_set_new(msg, "content",
+                            json_stringn(c->content.data ? c->content.data : "", c->content.len));
+    else
+        json_object_set_new(msg, "content", json_null());
+    json_object_set_new(msg, "refusal",
+                        c->refusal.len ? json_stringn(c->refusal.data, c->refusal.len) : json_null());
+    if (c->reasoning.len)
+        json_object_set_new(msg, "reasoning_content",
+                            json_stringn(c->reasoning.data, c->reasoning.len));
+    if (c->ncalls > 0) {
+        json_t *calls = json_array();
+        for (int i = 0; i < c->ncalls; i++)
+            json_array_append_new(
+                calls, json_pack("{s:s, s:s, s:{s:s, s:s%}}", "id", c->calls[i].id, "type",
+                                 "function", "function", "name", c->calls[i].name, "arguments",
+                                 c->calls[i].args.data ? c->calls[i].args.data : "",
+                                 c->calls[i].args.len));
+        json_object_set_new(msg, "tool_calls", calls);
+    }
+    json_t *o = json_pack("{s:s, s:s, s:I, s:s, s:[{s:i, s:o, s:n, s:s}]}", "id", c->id, "object",
+                          "chat.completion", "created", (json_int_t)time(NULL), "model", c->model,
+                          "choices", "index", 0, "message", msg, "logprobs", "finish_reason",
+                          seam_finish_name_openai(c->finish));
+    if (!o)
+        return NULL;
+    if (c->have_usage)
+        json_object_set_new(o, "usage", usage_json(&c->usage));
+    char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_decref(o);
+    char *r = s ? seam_arena_strdup(c->arena, s) : NULL;
+    free(s);
+    if (r)
+        *len = strlen(r);
+    return r;
+}

@@ -1,0 +1,1434 @@
+/*
+ * Configuration: turns seam.yaml into an immutable seam_config snapshot.
+ *
+ * libfyaml parses the YAML into a document tree; this module walks that tree
+ * against a fixed schema and copies what it keeps into memory obtained from
+ * seam_malloc, so the snapshot outlives the document and fault injection can
+ * reach every allocation. The schema is written as tables, one per YAML
+ * mapping (as nginx's ngx_command_t and redis's static_configs[]): each key
+ * has a name, a type, the offset of the field it fills, a default and, for
+ * integers, a range. A single generic walker rejects unknown and duplicate
+ * keys, converts values by type and reports missing required keys; the few
+ * values that need more than a type (listen address, backend references,
+ * pool references) have their own handlers.
+ *
+ * The parser is strict on purpose: a typo in a policy file must not silently
+ * route regulated data somewhere else. Every error names the file, the line
+ * and the key path, e.g. "seam.yaml:12: key 'backends[1].location': expected
+ * one of local, cloud, got 'clod'". Parsing stops at the first error; the
+ * partly built snapshot is then released by seam_config_free, which is why
+ * every array is allocated zeroed and its count set before it is filled.
+ */
+#include "config/config.h"
+#include "core/alloc.h"
+#include "core/buf.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <libfyaml.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Enumerations are stored through an int (see store_int), so they must have
+ * the size of one. */
+_Static_assert(sizeof(seam_sensitivity) == sizeof(int), "enum size");
+_Static_assert(sizeof(seam_location) == sizeof(int), "enum size");
+_Static_assert(sizeof(seam_provider_kind) == sizeof(int), "enum size");
+_Static_assert(sizeof(seam_unknown_model) == sizeof(int), "enum size");
+_Static_assert(sizeof(seam_pinned_violation) == sizeof(int), "enum size");
+
+/* A configuration file bigger than this is a mistake, not a configuration. */
+#define CONFIG_MAX_BYTES (4u << 20)
+
+/* Key paths in messages ("policy.rules[2].when.kind") are cut at this size. */
+#define PATH_MAX_LEN 256
+
+#define DEFAULT_LISTEN_HOST  "127.0.0.1"
+#define DEFAULT_LISTEN_PORT  8080
+#define DEFAULT_POOL         "local"
+#define MAX_FIELDS           16
+
+/* ---- enumerations ---------------------------------------------------- */
+
+/* An enumeration the file may name: how many values, the name of each, and
+ * how to parse one. The canonical ones use the helpers of core/canon.h. */
+typedef struct enum_desc {
+    int count;
+    const char *(*name)(int v);
+    int (*parse)(const char *s, int *out);
+} enum_desc;
+
+static int parse_by_name(const char *s, int *out, int count, const char *(*name)(int))
+{
+    for (int i = 0; i < count; i++) {
+        if (strcmp(s, name(i)) == 0) {
+            *out = i;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+static const char *provider_name(int v)
+{
+    return v == SEAM_PROVIDER_OPENAI ? "openai" : "?";
+}
+
+static const char *location_name(int v)
+{
+    return v == SEAM_LOC_LOCAL ? "local" : v == SEAM_LOC_CLOUD ? "cloud" : "?";
+}
+
+static const char *unknown_model_name(int v)
+{
+    return v == SEAM_UNKNOWN_MODEL_REJECT  ? "reject"
+           : v == SEAM_UNKNOWN_MODEL_ROUTE ? "route"
+                                           : "?";
+}
+
+static const char *pinned_name(int v)
+{
+    return v == SEAM_PINNED_REROUTE ? "reroute" : v == SEAM_PINNED_REJECT ? "reject" : "?";
+}
+
+static const char *sens_name(int v)
+{
+    return seam_sensitivity_name((seam_sensitivity)v);
+}
+
+static const char *kind_name(int v)
+{
+    return seam_kind_name((seam_kind)v);
+}
+
+static const char *cplx_name(int v)
+{
+    return seam_complexity_name((seam_complexity)v);
+}
+
+static int provider_parse(const char *s, int *out)
+{
+    return parse_by_name(s, out, 1, provider_name);
+}
+
+static int location_parse(const char *s, int *out)
+{
+    return parse_by_name(s, out, 2, location_name);
+}
+
+static int unknown_model_parse(const char *s, int *out)
+{
+    return parse_by_name(s, out, 2, unknown_model_name);
+}
+
+static int pinned_parse(const char *s, int *out)
+{
+    return parse_by_name(s, out, 2, pinned_name);
+}
+
+static int sens_parse(const char *s, int *out)
+{
+    seam_sensitivity v;
+    if (seam_sensitivity_parse(s, &v) != 0)
+        return -1;
+    *out = (int)v;
+    return 0;
+}
+
+static int kind_parse(const char *s, int *out)
+{
+    seam_kind v;
+    if (seam_kind_parse(s, &v) != 0)
+        return -1;
+    *out = (int)v;
+    return 0;
+}
+
+static int cplx_parse(const char *s, int *out)
+{
+    seam_complexity v;
+    if (seam_complexity_parse(s, &v) != 0)
+        return -1;
+    *out = (int)v;
+    return 0;
+}
+
+static const enum_desc en_provider = {1, provider_name, provider_parse};
+static const enum_desc en_location = {2, location_name, location_parse};
+static const enum_desc en_unknown_model = {2, unknown_model_name, unknown_model_parse};
+static const enum_desc en_pinned = {2, pinned_name, pinned_parse};
+static const enum_desc en_sens = {SEAM_SENS__COUNT, sens_name, sens_parse};
+static const enum_desc en_kind = {SEAM_KIND__COUNT, kind_name, kind_parse};
+static const enum_desc en_cplx = {SEAM_CPLX__COUNT, cplx_name, cplx_parse};
+
+/* Bit masks handed to the policy are 32 bits wide. */
+_Static_assert(SEAM_KIND__COUNT <= 32 && SEAM_SENS__COUNT <= 32 && SEAM_CPLX__COUNT <= 32,
+               "mask width");
+
+/* ---- parse context and errors ----------------------------------------- */
+
+typedef struct ctx {
+    const char *name; /* file name, for messages */
+    char *err;
+    size_t errlen;
+    seam_config *cfg;
+} ctx;
+
+/* Writes "NAME:LINE: key 'PATH': MESSAGE" (or without the key part when
+ * <path> is NULL) into the caller's error buffer and returns
+ * SEAM_ERR_CONFIG, so that callers can write `return fail(...)`. */
+static seam_rc fail(ctx *c, int line, const char *path, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static seam_rc fail(ctx *c, int line, const char *path, const char *fmt, ...)
+{
+    if (c->err && c->errlen) {
+        int n;
+        if (path)
+            n = snprintf(c->err, c->errlen, "%s:%d: key '%s': ", c->name, line, path);
+        else
+            n = snprintf(c->err, c->errlen, "%s:%d: ", c->name, line);
+        if (n >= 0 && (size_t)n < c->errlen) {
+            va_list ap;
+            va_start(ap, fmt);
+            vsnprintf(c->err + n, c->errlen - (size_t)n, fmt, ap);
+            va_end(ap);
+        }
+    }
+    return SEAM_ERR_CONFIG;
+}
+
+static seam_rc oom(ctx *c)
+{
+    if (c->err && c->errlen)
+        snprintf(c->err, c->errlen, "%s: out of memory", c->name);
+    return SEAM_ERR_NOMEM;
+}
+
+static void path_key(char *out, const char *path, const char *key, size_t keylen)
+{
+    int klen = keylen > PATH_MAX_LEN ? PATH_MAX_LEN : (int)keylen;
+    if (path && path[0])
+        snprintf(out, PATH_MAX_LEN, "%s.%.*s", path, klen, key);
+    else
+        snprintf(out, PATH_MAX_LEN, "%.*s", klen, key);
+}
+
+static void path_index(char *out, const char *path, size_t i)
+{
+    snprintf(out, PATH_MAX_LEN, "%s[%zu]", path, i);
+}
+
+/* ---- node helpers ------------------------------------------------------- */
+
+/* Returns the 1-based line where <n> starts, or <fallback> when the tree does
+ * not say. libfyaml 0.7 only exposes positions for scalar tokens, so a
+ * collection is located by its first scalar; an empty one (or a null value,
+ * which has no token) takes the line of the key that holds it. */
+static int node_line(struct fy_node *n, int fallback)
+{
+    while (n) {
+        void *it = NULL;
+        if (fy_node_is_scalar(n)) {
+            struct fy_token *t = fy_node_get_scalar_token(n);
+            const struct fy_mark *m = t ? fy_token_start_mark(t) : NULL;
+            return m ? m->line + 1 : fallback;
+        }
+        if (fy_node_is_mapping(n)) {
+            struct fy_node_pair *p = fy_node_mapping_iterate(n, &it);
+            n = p ? fy_node_pair_key(p) : NULL;
+        } else {
+            n = fy_node_sequence_iterate(n, &it);
+        }
+    }
+    return fallback;
+}
+
+/* YAML 1.2 core schema nulls: an empty plain value, ~ and null. */
+static bool is_null(struct fy_node *n)
+{
+    if (!n)
+        return true;
+    if (!fy_node_is_scalar(n) || fy_node_get_style(n) != FYNS_PLAIN)
+        return false;
+    size_t len;
+    const char *s = fy_node_get_scalar(n, &len);
+    if (!s || len == 0)
+        return true;
+    return (len == 1 && s[0] == '~') ||
+           (len == 4 && (!memcmp(s, "null", 4) || !memcmp(s, "Null", 4) || !memcmp(s, "NULL", 4)));
+}
+
+/* Describes <n> for "got ..." in messages: the value quoted (shortened, with
+ * control characters replaced so the message stays on one line), or what
+ * kind of node it is. Uses <buf> of <size> bytes. */
+static const char *describe(struct fy_node *n, char *buf, size_t size)
+{
+    if (is_null(n))
+        return "null";
+    if (fy_node_is_mapping(n))
+        return "a mapping";
+    if (fy_node_is_sequence(n))
+        return "a list";
+    size_t len = 0, i = 0, o = 0;
+    const char *s = fy_node_get_scalar(n, &len);
+    size_t keep = size - 6; /* two quotes, "..." and the NUL */
+    buf[o++] = '\'';
+    for (; s && i < len && i < keep && i < 40; i++)
+        buf[o++] = (unsigned char)s[i] < 0x20 || s[i] == 0x7f ? '?' : s[i];
+    if (s && i < len) {
+        memcpy(buf + o, "...", 3);
+        o += 3;
+    }
+    buf[o++] = '\'';
+    buf[o] = '\0';
+    return buf;
+}
+
+static bool all_digits(const char *s, size_t len)
+{
+    for (size_t i = 0; i < len; i++)
+        if (s[i] < '0' || s[i] > '9')
+            return false;
+    return len > 0;
+}
+
+/* Fetches the text of a scalar, rejecting collections, nulls, aliases and
+ * embedded NUL bytes. <what> names the expected type for the message. On
+ * success <*s> points into the document (not NUL-terminated: use <*len>). */
+static seam_rc get_scalar(ctx *c, struct fy_node *n, int line, const char *path, const char *what,
+                          const char **s, size_t *len)
+{
+    char got[64];
+    if (is_null(n) || !fy_node_is_scalar(n))
+        return fail(c, line, path, "expected %s, got %s", what, describe(n, got, sizeof got));
+    /* Aliases are refused rather than resolved: resolution can expand a
+     * small file into a huge tree ("billion laughs"), and a config has no
+     * need for them. */
+    if (fy_node_get_style(n) == FYNS_ALIAS)
+        return fail(c, line, path, "YAML aliases are not supported");
+    *s = fy_node_get_scalar(n, len);
+    if (!*s)
+        return oom(c);
+    if (memchr(*s, '\0', *len))
+        return fail(c, line, path, "the value contains a NUL character");
+    return SEAM_OK;
+}
+
+static bool is_name_char(char ch)
+{
+    return isalnum((unsigned char)ch) || ch == '_' || ch == '.' || ch == '-';
+}
+
+/* Names of backends, pools and rules end up in response headers
+ * (X-Seam-Backend, X-Seam-Route, X-Seam-Rule) and metric labels, so they are
+ * limited to a header- and label-safe alphabet. */
+static bool valid_name(const char *s, size_t len)
+{
+    if (len == 0)
+        return false;
+    for (size_t i = 0; i < len; i++)
+        if (!is_name_char(s[i]))
+            return false;
+    return true;
+}
+
+static bool valid_env_name(const char *s, size_t len)
+{
+    if (len == 0 || isdigit((unsigned char)s[0]))
+        return false;
+    for (size_t i = 0; i < len; i++)
+        if (!isalnum((unsigned char)s[i]) && s[i] != '_')
+            return false;
+    return true;
+}
+
+/* Parses an unsigned decimal integer in [<min>, <max>] from a plain scalar.
+ * Quoted numbers, signs, floats and anything past <max> are errors: the file
+ * should say what it means. */
+static seam_rc get_uint(ctx *c, struct fy_node *n, int line, const char *path, uint64_t min,
+                        uint64_t max, uint64_t *out)
+{
+    const char *s;
+    size_t len;
+    char got[64];
+    seam_rc rc = get_scalar(c, n, line, path, "an integer", &s, &len);
+    if (rc != SEAM_OK)
+        return rc;
+    bool plain = fy_node_get_style(n) == FYNS_PLAIN;
+    if (!plain || !all_digits(s, len)) {
+        if (plain && len > 1 && s[0] == '-' && all_digits(s + 1, len - 1))
+            return fail(c, line, path, "must not be negative, got %s",
+                        describe(n, got, sizeof got));
+        return fail(c, line, path, "expected an integer, got %s", describe(n, got, sizeof got));
+    }
+    uint64_t v = 0;
+    for (size_t i = 0; i < len; i++) {
+        unsigned d = (unsigned)(s[i] - '0');
+        if (v > (UINT64_MAX - d) / 10)
+            return fail(c, line, path, "integer out of range, got %s",
+                        describe(n, got, sizeof got));
+        v = v * 10 + d;
+    }
+    if (v < min)
+        return fail(c, line, path, "must be at least %" PRIu64 ", got %s", min,
+                    describe(n, got, sizeof got));
+    if (v > max)
+        return fail(c, line, path, "must be at most %" PRIu64 ", got %s", max,
+                    describe(n, got, sizeof got));
+    *out = v;
+    return SEAM_OK;
+}
+
+/* Copies a scalar into a fresh NUL-terminated string (seam_malloc). */
+static seam_rc get_string(ctx *c, struct fy_node *n, int line, const char *path, char **out)
+{
+    const char *s;
+    size_t len;
+    seam_rc rc = get_scalar(c, n, line, path, "a string", &s, &len);
+    if (rc != SEAM_OK)
+        return rc;
+    *out = seam_strndup(s, len);
+    return *out ? SEAM_OK : oom(c);
+}
+
+/* Parses a name from an enumeration; the message lists the choices. */
+static seam_rc get_enum(ctx *c, struct fy_node *n, int line, const char *path,
+                        const enum_desc *en, int *out)
+{
+    const char *s;
+    size_t len;
+    char text[64], got[64], choices[128];
+    size_t o = 0;
+    seam_rc rc = get_scalar(c, n, line, path, "a name", &s, &len);
+    if (rc == SEAM_OK && len < sizeof text) {
+        memcpy(text, s, len);
+        text[len] = '\0';
+        if (en->parse(text, out) == 0)
+            return SEAM_OK;
+    }
+    for (int i = 0; i < en->count && o < sizeof choices; i++)
+        o += (size_t)snprintf(choices + o, sizeof choices - o, "%s%s", i ? ", " : "", en->name(i));
+    return fail(c, line, path, "expected one of %s, got %s", choices,
+                describe(n, got, sizeof got));
+}
+
+/* Checks that <n> is a list and returns its length; <nonempty> makes an
+ * empty list an error. */
+static seam_rc get_list(ctx *c, struct fy_node *n, int line, const char *path, bool nonempty,
+                        size_t *count)
+{
+    char got[64];
+    if (is_null(n) || !fy_node_is_sequence(n))
+        return fail(c, line, path, "expected a list, got %s", describe(n, got, sizeof got));
+    int k = fy_node_sequence_item_count(n);
+    if (k <= 0 && nonempty)
+        return fail(c, line, path, "expected a non-empty list");
+    *count = k > 0 ? (size_t)k : 0;
+    return SEAM_OK;
+}
+
+/* ---- the schema walker -------------------------------------------------- */
+
+typedef enum {
+    T_STR,     /* char *, any string */
+    T_NAME,    /* char *, [A-Za-z0-9_.-]+ */
+    T_ENVNAME, /* char *, "" or an environment variable name */
+    T_U64,     /* uint64_t in [min, max] */
+    T_INT,     /* int in [min, max] */
+    T_BOOL3,   /* int: -1 absent, 0 false, 1 true */
+    T_ENUM,    /* an int-sized enum */
+    T_MASK,    /* uint32_t: bit (1u << value) for each name in a list */
+    T_STRLIST, /* char ** at off, size_t count at off2; non-empty */
+    T_FN,      /* handled by fn */
+} field_type;
+
+#define F_REQUIRED 1u
+#define F_HAS      2u /* off2 is a bool set to true when the key is present */
+
+struct field;
+typedef seam_rc (*field_fn)(ctx *c, struct fy_node *v, int line, const char *path, void *base);
+
+typedef struct field {
+    const char *key;
+    field_type type;
+    unsigned flags;
+    size_t off, off2;
+    int64_t def; /* default for T_U64, T_INT, T_BOOL3, T_ENUM */
+    uint64_t min, max;
+    const enum_desc *en;
+    field_fn fn;
+} field;
+
+static void store_int(void *base, size_t off, int v)
+{
+    memcpy((char *)base + off, &v, sizeof v);
+}
+
+/* Sets every field that has a default. Called before a mapping is parsed
+ * and also when the mapping is absent, so defaults hold either way. */
+static void apply_defaults(const field *fields, size_t nfields, void *base)
+{
+    for (size_t i = 0; i < nfields; i++) {
+        const field *f = &fields[i];
+        switch (f->type) {
+        case T_U64: {
+            uint64_t v = (uint64_t)f->def;
+            memcpy((char *)base + f->off, &v, sizeof v);
+            break;
+        }
+        case T_INT:
+        case T_BOOL3:
+        case T_ENUM: store_int(base, f->off, (int)f->def); break;
+        default: break;
+        }
+    }
+}
+
+static seam_rc convert_strlist(ctx *c, const field *f, struct fy_node *v, int line,
+                               const char *path, void *base)
+{
+    size_t n;
+    seam_rc rc = get_list(c, v, line, path, true, &n);
+    if (rc != SEAM_OK)
+        return rc;
+    char **items = seam_calloc(n, sizeof *items);
+    if (!items)
+        return oom(c);
+    /* Hand the array to the snapshot before filling it, so that an error
+     * halfway leaves nothing that seam_config_free cannot find. */
+    memcpy((char *)base + f->off, &items, sizeof items);
+    memcpy((char *)base + f->off2, &n, sizeof n);
+    void *it = NULL;
+    struct fy_node *item;
+    for (size_t i = 0; (item = fy_node_sequence_iterate(v, &it)) && i < n; i++) {
+        char sub[PATH_MAX_LEN];
+        int iline = node_line(item, line);
+        path_index(sub, path, i);
+        rc = get_string(c, item, iline, sub, &items[i]);
+        if (rc != SEAM_OK)
+            return rc;
+        if (items[i][0] == '\0')
+            return fail(c, iline, sub, "must not be empty");
+    }
+    return SEAM_OK;
+}
+
+static seam_rc convert_mask(ctx *c, const field *f, struct fy_node *v, int line, const char *path,
+                            void *base)
+{
+    size_t n;
+    seam_rc rc = get_list(c, v, line, path, true, &n);
+    if (rc != SEAM_OK)
+        return rc;
+    uint32_t mask = 0;
+    void *it = NULL;
+    struct fy_node *item;
+    for (size_t i = 0; (item = fy_node_sequence_iterate(v, &it)); i++) {
+        char sub[PATH_MAX_LEN];
+        int val;
+        path_index(sub, path, i);
+        rc = get_enum(c, item, node_line(item, line), sub, f->en, &val);
+        if (rc != SEAM_OK)
+            return rc;
+        mask |= 1u << val;
+    }
+    memcpy((char *)base + f->off, &mask, sizeof mask);
+    return SEAM_OK;
+}
+
+/* Converts value <v> of key <f> found at <line> and stores it into <base>. */
+static seam_rc convert(ctx *c, const field *f, struct fy_node *v, int line, const char *path,
+                       void *base)
+{
+    seam_rc rc = SEAM_OK;
+    char *s = NULL;
+    char got[64];
+    switch (f->type) {
+    case T_STR:
+    case T_NAME:
+    case T_ENVNAME:
+        rc = get_string(c, v, line, path, &s);
+        if (rc != SEAM_OK)
+            break;
+        /* The pointer goes to the snapshot first so that it is freed on the
+         * error paths below. */
+        memcpy((char *)base + f->off, &s, sizeof s);
+        if (f->type == T_NAME && !valid_name(s, strlen(s)))
+            rc = fail(c, line, path, "expected a name made of A-Z a-z 0-9 _ . -, got %s",
+                      describe(v, got, sizeof got));
+        /* The value is not echoed: a misplaced API key would end up in logs. */
+        if (f->type == T_ENVNAME && s[0] && !valid_env_name(s, strlen(s)))
+            rc = fail(c, line, path,
+                      "expected the name of an environment variable (letters, digits, _), "
+                      "not shown in case it is a secret");
+        break;
+    case T_U64: {
+        uint64_t u;
+        rc = get_uint(c, v, line, path, f->min, f->max, &u);
+        if (rc == SEAM_OK)
+            memcpy((char *)base + f->off, &u, sizeof u);
+        break;
+    }
+    case T_INT: {
+        uint64_t u;
+        rc = get_uint(c, v, line, path, f->min, f->max > INT_MAX ? INT_MAX : f->max, &u);
+        if (rc == SEAM_OK)
+            store_int(base, f->off, (int)u);
+        break;
+    }
+    case T_BOOL3: {
+        const char *t;
+        size_t len;
+        rc = get_scalar(c, v, line, path, "true or false", &t, &len);
+        if (rc != SEAM_OK)
+            break;
+        bool plain = fy_node_get_style(v) == FYNS_PLAIN;
+        if (plain && len == 4 && !memcmp(t, "true", 4))
+            store_int(base, f->off, 1);
+        else if (plain && len == 5 && !memcmp(t, "false", 5))
+            store_int(base, f->off, 0);
+        else
+            rc = fail(c, line, path, "expected true or false, got %s",
+                      describe(v, got, sizeof got));
+        break;
+    }
+    case T_ENUM: {
+        int e;
+        rc = get_enum(c, v, line, path, f->en, &e);
+        if (rc == SEAM_OK)
+            store_int(base, f->off, e);
+        break;
+    }
+    case T_MASK: rc = convert_mask(c, f, v, line, path, base); break;
+    case T_STRLIST: rc = convert_strlist(c, f, v, line, path, base); break;
+    case T_FN: rc = f->fn(c, v, line, path, base); break;
+    }
+    if (rc == SEAM_OK && (f->flags & F_HAS)) {
+        bool t = true;
+        memcpy((char *)base + f->off2, &t, sizeof t);
+    }
+    return rc;
+}
+
+/* Walks mapping <map> (at <line>, named <path>) against <fields>: rejects
+ * anything but a mapping, keys that are not in the table and keys given
+ * twice; then converts the keys present, in table order (so a table can put
+ * what others depend on first), and reports the first required key that is
+ * missing. Fills <at>[i] with the line of field i, or 0 when absent. */
+static seam_rc walk(ctx *c, struct fy_node *map, int line, const char *path, const field *fields,
+                    size_t nfields, void *base, int *at)
+{
+    struct fy_node *vals[MAX_FIELDS] = {0};
+    char sub[PATH_MAX_LEN], got[64];
+    void *it = NULL;
+    struct fy_node_pair *p;
+    seam_rc rc;
+
+    for (size_t i = 0; i < nfields; i++)
+        at[i] = 0;
+    if (is_null(map) || !fy_node_is_mapping(map))
+        return fail(c, line, path[0] ? path : NULL, "expected a mapping, got %s",
+                    describe(map, got, sizeof got));
+    line = node_line(map, line);
+
+    while ((p = fy_node_mapping_iterate(map, &it))) {
+        struct fy_node *k = fy_node_pair_key(p);
+        int kline = node_line(k, line);
+        const char *ks;
+        size_t klen;
+        size_t i;
+        if (is_null(k) || !fy_node_is_scalar(k) || fy_node_get_style(k) == FYNS_ALIAS)
+            return fail(c, kline, path[0] ? path : NULL, "keys must be plain names, got %s",
+                        describe(k, got, sizeof got));
+        ks = fy_node_get_scalar(k, &klen);
+        if (!ks)
+            return oom(c);
+        path_key(sub, path, ks, klen);
+        for (i = 0; i < nfields; i++)
+            if (strlen(fields[i].key) == klen && !memcmp(fields[i].key, ks, klen))
+                break;
+        if (i == nfields)
+            return fail(c, kline, sub, "unknown key");
+        if (at[i])
+            return fail(c, kline, sub, "duplicate key (first given at line %d)", at[i]);
+        at[i] = kline;
+        vals[i] = fy_node_pair_value(p);
+    }
+
+    for (size_t i = 0; i < nfields; i++) {
+        path_key(sub, path, fields[i].key, strlen(fields[i].key));
+        if (!at[i]) {
+            if (fields[i].flags & F_REQUIRED)
+                return fail(c, line, sub, "required key is missing");
+            continue;
+        }
+        rc = convert(c, &fields[i], vals[i], at[i], sub, base);
+        if (rc != SEAM_OK)
+            return rc;
+    }
+    return SEAM_OK;
+}
+
+/* ---- handlers for values with structure -------------------------------- */
+
+/* Finds a pool by (pointer, length) name. */
+static int pool_find(const seam_config *cfg, const char *s, size_t len)
+{
+    for (size_t i = 0; i < cfg->npools; i++)
+        if (cfg->pools[i].name && strlen(cfg->pools[i].name) == len &&
+            !memcmp(cfg->pools[i].name, s, len))
+            return (int)i;
+    return -1;
+}
+
+/* A pool reference (policy.default, a rule's route): stored as an index into
+ * cfg->pools, which are parsed before the policy. */
+static seam_rc fn_pool_ref(ctx *c, struct fy_node *v, int line, const char *path, size_t *out)
+{
+    const char *s;
+    size_t len;
+    char got[64];
+    seam_rc rc = get_scalar(c, v, line, path, "a pool name", &s, &len);
+    if (rc != SEAM_OK)
+        return rc;
+    int i = pool_find(c->cfg, s, len);
+    if (i < 0)
+        return fail(c, line, path, "no pool named %s", describe(v, got, sizeof got));
+    *out = (size_t)i;
+    return SEAM_OK;
+}
+
+/* listen: "host:port" or "[v6]:port". The host is kept without brackets
+ * (as getaddrinfo wants it); port 0 asks for an ephemeral port. */
+static seam_rc fn_listen(ctx *c, struct fy_node *v, int line, const char *path, void *base)
+{
+    seam_config *cfg = base;
+    const char *s, *host, *port;
+    size_t len, hlen, plen;
+    char got[64];
+    seam_rc rc = get_scalar(c, v, line, path, "host:port", &s, &len);
+    if (rc != SEAM_OK)
+        return rc;
+    const char *colon = len ? memrchr(s, ':', len) : NULL;
+    if (!colon)
+        goto bad;
+    host = s;
+    hlen = (size_t)(colon - s);
+    port = colon + 1;
+    plen = len - hlen - 1;
+    if (hlen >= 2 && host[0] == '[' && host[hlen - 1] == ']') {
+        host++;
+        hlen -= 2;
+        for (size_t i = 0; i < hlen; i++)
+            if (!isxdigit((unsigned char)host[i]) && host[i] != ':' && host[i] != '.' &&
+                host[i] != '%')
+                goto bad;
+        if (!memchr(host, ':', hlen))
+            goto bad;
+    } else {
+        if (memchr(host, ':', hlen))
+            return fail(c, line, path, "IPv6 addresses need brackets, as [::1]:8080; got %s",
+                        describe(v, got, sizeof got));
+        for (size_t i = 0; i < hlen; i++)
+            if (!isalnum((unsigned char)host[i]) && host[i] != '.' && host[i] != '-' &&
+                host[i] != '_')
+                goto bad;
+    }
+    if (hlen == 0 || plen > 5 || !all_digits(port, plen))
+        goto bad;
+    long pn = 0;
+    for (size_t i = 0; i < plen; i++)
+        pn = pn * 10 + (port[i] - '0');
+    if (pn > 65535)
+        return fail(c, line, path, "port must be at most 65535, got %s",
+                    describe(v, got, sizeof got));
+    seam_free(cfg->listen_host);
+    cfg->listen_host = seam_strndup(host, hlen);
+    if (!cfg->listen_host)
+        return oom(c);
+    cfg->listen_port = (int)pn;
+    return SEAM_OK;
+bad:
+    return fail(c, line, path, "expected host:port (as 127.0.0.1:8080 or [::1]:8080), got %s",
+                describe(v, got, sizeof got));
+}
+
+/* Positive integers: a zero limit or timeout would refuse every request. */
+static const field limit_fields[] = {
+    {.key = "max_body_bytes", .type = T_U64, .off = offsetof(seam_config, limits.max_body_bytes),
+     .def = 33554432, .min = 1, .max = UINT64_MAX},
+    {.key = "request_timeout_ms", .type = T_U64,
+     .off = offsetof(seam_config, limits.request_timeout_ms), .def = 600000, .min = 1,
+     .max = UINT64_MAX},
+    {.key = "shutdown_grace_ms", .type = T_U64,
+     .off = offsetof(seam_config, limits.shutdown_grace_ms), .def = 30000, .min = 1,
+     .max = UINT64_MAX},
+};
+#define NLIMIT (sizeof limit_fields / sizeof limit_fields[0])
+
+static seam_rc fn_limits(ctx *c, struct fy_node *v, int line, const char *path, void *base)
+{
+    int at[NLIMIT];
+    return walk(c, v, line, path, limit_fields, NLIMIT, base, at);
+}
+
+enum { B_NAME, B_PROVIDER, B_URL, B_LOCATION, B_CLEARANCE, B_MODELS, B_CTX, B_KEYENV, B__COUNT };
+
+static const field backend_fields[B__COUNT] = {
+    [B_NAME] = {.key = "name", .type = T_NAME, .flags = F_REQUIRED,
+                .off = offsetof(seam_backend_conf, name)},
+    [B_PROVIDER] = {.key = "provider", .type = T_ENUM, .flags = F_REQUIRED,
+                    .off = offsetof(seam_backend_conf, provider), .def = SEAM_PROVIDER_OPENAI,
+                    .en = &en_provider},
+    [B_URL] = {.key = "url", .type = T_STR, .flags = F_REQUIRED,
+               .off = offsetof(seam_backend_conf, url)},
+    [B_LOCATION] = {.key = "location", .type = T_ENUM, .flags = F_REQUIRED,
+                    .off = offsetof(seam_backend_conf, location), .def = SEAM_LOC_LOCAL,
+                    .en = &en_location},
+    /* The default depends on the location: see fn_backends. */
+    [B_CLEARANCE] = {.key = "clearance", .type = T_ENUM,
+                     .off = offsetof(seam_backend_conf, clearance), .def = SEAM_SENS_PUBLIC,
+                     .en = &en_sens},
+    [B_MODELS] = {.key = "models", .type = T_STRLIST, .flags = F_REQUIRED,
+                  .off = offsetof(seam_backend_conf, models),
+                  .off2 = offsetof(seam_backend_conf, nmodels)},
+    [B_CTX] = {.key = "context_window", .type = T_U64,
+               .off = offsetof(seam_backend_conf, context_window), .def = 0, .min = 1,
+               .max = UINT64_MAX},
+    [B_KEYENV] = {.key = "api_key_env", .type = T_ENVNAME,
+                  .off = offsetof(seam_backend_conf, api_key_env)},
+};
+
+/* Checks and normalises a backend URL: http or https, a host, no trailing
+ * slash (providers append their own paths, "/v1/chat/completions"). */
+static seam_rc check_url(ctx *c, seam_backend_conf *b, int line, const char *path)
+{
+    char *u = b->url;
+    size_t skip = !strncmp(u, "http://", 7) ? 7 : !strncmp(u, "https://", 8) ? 8 : 0;
+    if (!skip)
+        return fail(c, line, path, "must start with http:// or https://");
+    for (const char *q = u; *q; q++)
+        if ((unsigned char)*q <= 0x20 || *q == 0x7f)
+            return fail(c, line, path, "must not contain spaces or control characters");
+    size_t len = strlen(u);
+    while (len > skip && u[len - 1] == '/')
+        u[--len] = '\0';
+    if (len == skip)
+        return fail(c, line, path, "has no host");
+    return SEAM_OK;
+}
+
+static seam_rc fn_backends(ctx *c, struct fy_node *v, int line, const char *path, void *base)
+{
+    seam_config *cfg = base;
+    size_t n;
+    seam_rc rc = get_list(c, v, line, path, true, &n);
+    if (rc != SEAM_OK)
+        return rc;
+    cfg->backends = seam_calloc(n, sizeof *cfg->backends);
+    if (!cfg->backends)
+        return oom(c);
+    cfg->nbackends = n;
+
+    void *it = NULL;
+    struct fy_node *item;
+    for (size_t i = 0; (item = fy_node_sequence_iterate(v, &it)) && i < n; i++) {
+        seam_backend_conf *b = &cfg->backends[i];
+        int at[B__COUNT];
+        char sub[PATH_MAX_LEN], key[PATH_MAX_LEN];
+        path_index(sub, path, i);
+        b->index = i;
+        b->line = node_line(item, line);
+        apply_defaults(backend_fields, B__COUNT, b);
+        rc = walk(c, item, b->line, sub, backend_fields, B__COUNT, b, at);
+        if (rc != SEAM_OK)
+            return rc;
+        for (size_t j = 0; j < i; j++)
+            if (!strcmp(cfg->backends[j].name, b->name)) {
+                path_key(key, sub, "name", 4);
+                return fail(c, at[B_NAME], key, "duplicate backend name '%s' (first at line %d)",
+                            b->name, cfg->backends[j].line);
+            }
+        path_key(key, sub, "url", 3);
+        rc = check_url(c, b, at[B_URL], key);
+        if (rc != SEAM_OK)
+            return rc;
+        /* ARCHITECTURE.md: a cloud backend receives public data only unless
+         * configured otherwise; a local one may receive anything. */
+        if (!at[B_CLEARANCE])
+            b->clearance = b->location == SEAM_LOC_CLOUD ? SEAM_SENS_PUBLIC : SEAM_SENS_REGULATED;
+    }
+    return SEAM_OK;
+}
+
+static seam_rc fn_pools(ctx *c, struct fy_node *v, int line, const char *path, void *base)
+{
+    seam_config *cfg = base;
+    char got[64];
+    if (is_null(v) || !fy_node_is_mapping(v))
+        return fail(c, line, path, "expected a mapping of pool names to backend lists, got %s",
+                    describe(v, got, sizeof got));
+    int k = fy_node_mapping_item_count(v);
+    if (k <= 0)
+        return fail(c, line, path, "must define at least one pool");
+    cfg->pools = seam_calloc((size_t)k, sizeof *cfg->pools);
+    if (!cfg->pools)
+        return oom(c);
+    cfg->npools = (size_t)k;
+
+    void *it = NULL;
+    struct fy_node_pair *p;
+    for (size_t i = 0; (p = fy_node_mapping_iterate(v, &it)) && i < cfg->npools; i++) {
+        seam_pool_conf *pool = &cfg->pools[i];
+        struct fy_node *key = fy_node_pair_key(p), *val = fy_node_pair_value(p);
+        int kline = node_line(key, line);
+        char sub[PATH_MAX_LEN], el[PATH_MAX_LEN];
+        const char *s;
+        size_t len, nb;
+        seam_rc rc = get_scalar(c, key, kline, path, "a pool name", &s, &len);
+        if (rc != SEAM_OK)
+            return rc;
+        path_key(sub, path, s, len);
+        if (!valid_name(s, len))
+            return fail(c, kline, sub, "pool names are made of A-Z a-z 0-9 _ . -");
+        /* Compared before this pool's name is set, so it only sees earlier
+         * pools. Duplicate keys are allowed through libfyaml (see
+         * seam_config_parse) so that this message can name the key. */
+        if (pool_find(cfg, s, len) >= 0)
+            return fail(c, kline, sub, "duplicate pool");
+        pool->name = seam_strndup(s, len);
+        if (!pool->name)
+            return oom(c);
+        rc = get_list(c, val, kline, sub, true, &nb);
+        if (rc != SEAM_OK)
+            return rc;
+        pool->backends = seam_calloc(nb, sizeof *pool->backends);
+        if (!pool->backends)
+            return oom(c);
+
+        void *it2 = NULL;
+        struct fy_node *item;
+        for (size_t j = 0; (item = fy_node_sequence_iterate(val, &it2)) && j < nb; j++) {
+            int iline = node_line(item, kline);
+            const char *bs;
+            size_t blen, bi;
+            path_index(el, sub, j);
+            rc = get_scalar(c, item, iline, el, "a backend name", &bs, &blen);
+            if (rc != SEAM_OK)
+                return rc;
+            for (bi = 0; bi < cfg->nbackends; bi++)
+                if (strlen(cfg->backends[bi].name) == blen &&
+                    !memcmp(cfg->backends[bi].name, bs, blen))
+                    break;
+            if (bi == cfg->nbackends)
+                return fail(c, iline, el, "no backend named %s", describe(item, got, sizeof got));
+            for (size_t q = 0; q < pool->nbackends; q++)
+                if (pool->backends[q] == bi)
+                    return fail(c, iline, el, "backend %s is listed twice",
+                                describe(item, got, sizeof got));
+            pool->backends[pool->nbackends++] = bi;
+        }
+    }
+    return SEAM_OK;
+}
+
+static seam_rc fn_route(ctx *c, struct fy_node *v, int line, const char *path, void *base)
+{
+    return fn_pool_ref(c, v, line, path, &((seam_rule_conf *)base)->pool);
+}
+
+static seam_rc fn_default_pool(ctx *c, struct fy_node *v, int line, const char *path, void *base)
+{
+    return fn_pool_ref(c, v, line, path, &((seam_config *)base)->default_pool);
+}
+
+enum { W_KIND, W_SENS, W_CPLX, W_TGT, W_TLTE, W_MODEL, W_IMAGES, W_TOOLS, W__COUNT };
+
+static const field when_fields[W__COUNT] = {
+    [W_KIND] = {.key = "kind", .type = T_MASK, .off = offsetof(seam_rule_conf, kinds),
+                .en = &en_kind},
+    [W_SENS] = {.key = "sensitivity", .type = T_MASK,
+                .off = offsetof(seam_rule_conf, sensitivities), .en = &en_sens},
+    [W_CPLX] = {.key = "complexity", .type = T_MASK,
+                .off = offsetof(seam_rule_conf, complexities), .en = &en_cplx},
+    [W_TGT] = {.key = "tokens_gt", .type = T_U64, .flags = F_HAS,
+               .off = offsetof(seam_rule_conf, tokens_gt),
+               .off2 = offsetof(seam_rule_conf, has_tokens_gt), .min = 0, .max = UINT64_MAX},
+    [W_TLTE] = {.key = "tokens_lte", .type = T_U64, .flags = F_HAS,
+                .off = offsetof(seam_rule_conf, tokens_lte),
+                .off2 = offsetof(seam_rule_conf, has_tokens_lte), .min = 0, .max = UINT64_MAX},
+    [W_MODEL] = {.key = "model", .type = T_STRLIST, .off = offsetof(seam_rule_conf, models),
+                 .off2 = offsetof(seam_rule_conf, nmodels)},
+    [W_IMAGES] = {.key = "has_images", .type = T_BOOL3,
+                  .off = offsetof(seam_rule_conf, has_images), .def = -1},
+    [W_TOOLS] = {.key = "has_tools", .type = T_BOOL3, .off = offsetof(seam_rule_conf, has_tools),
+                 .def = -1},
+};
+
+static seam_rc fn_when(ctx *c, struct fy_node *v, int line, const char *path, void *base)
+{
+    seam_rule_conf *r = base;
+    int at[W__COUNT];
+    seam_rc rc = walk(c, v, line, path, when_fields, W__COUNT, base, at);
+    if (rc != SEAM_OK)
+        return rc;
+    /* A rule that can never match is almost certainly a typo. */
+    if (r->has_tokens_gt && r->has_tokens_lte && r->tokens_gt >= r->tokens_lte) {
+        char sub[PATH_MAX_LEN];
+        path_key(sub, path, "tokens_lte", 10);
+        return fail(c, at[W_TLTE], sub,
+                    "tokens_lte (%" PRIu64 ") must be above tokens_gt (%" PRIu64
+                    ") or the rule never matches",
+                    r->tokens_lte, r->tokens_gt);
+    }
+    return SEAM_OK;
+}
+
+enum { R_NAME, R_WHEN, R_ROUTE, R__COUNT };
+
+static const field rule_fields[R__COUNT] = {
+    [R_NAME] = {.key = "name", .type = T_NAME, .flags = F_REQUIRED,
+                .off = offsetof(seam_rule_conf, name)},
+    /* Absent or empty: the rule always matches. */
+    [R_WHEN] = {.key = "when", .type = T_FN, .fn = fn_when},
+    [R_ROUTE] = {.key = "route", .type = T_FN, .flags = F_REQUIRED, .fn = fn_route},
+};
+
+static seam_rc fn_rules(ctx *c, struct fy_node *v, int line, const char *path, void *base)
+{
+    seam_config *cfg = base;
+    size_t n;
+    seam_rc rc = get_list(c, v, line, path, false, &n);
+    if (rc != SEAM_OK || n == 0)
+        return rc;
+    cfg->rules = seam_calloc(n, sizeof *cfg->rules);
+    if (!cfg->rules)
+        return oom(c);
+    cfg->nrules = n;
+
+    void *it = NULL;
+    struct fy_node *item;
+    for (size_t i = 0; (item = fy_node_sequence_iterate(v, &it)) && i < n; i++) {
+        seam_rule_conf *r = &cfg->rules[i];
+        int at[R__COUNT];
+        char sub[PATH_MAX_LEN], key[PATH_MAX_LEN];
+        path_index(sub, path, i);
+        r->line = node_line(item, line);
+        apply_defaults(when_fields, W__COUNT, r);
+        rc = walk(c, item, r->line, sub, rule_fields, R__COUNT, r, at);
+        if (rc != SEAM_OK)
+            return rc;
+        for (size_t j = 0; j < i; j++)
+            if (!strcmp(cfg->rules[j].name, r->name)) {
+                path_key(key, sub, "name", 4);
+                return fail(c, at[R_NAME], key, "duplicate rule name '%s' (first at line %d)",
+                            r->name, cfg->rules[j].line);
+            }
+    }
+    return SEAM_OK;
+}
+
+enum { P_RULES, P_DEFAULT, P_SENS, P_UNKNOWN, P_PINNED, P__COUNT };
+
+static const field policy_fields[P__COUNT] = {
+    [P_RULES] = {.key = "rules", .type = T_FN, .fn = fn_rules},
+    /* Absent: the pool named "local" (resolved in build()). */
+    [P_DEFAULT] = {.key = "default", .type = T_FN, .fn = fn_default_pool},
+    [P_SENS] = {.key = "default_sensitivity", .type = T_ENUM,
+                .off = offsetof(seam_config, default_sensitivity), .def = SEAM_SENS_INTERNAL,
+                .en = &en_sens},
+    [P_UNKNOWN] = {.key = "unknown_model", .type = T_ENUM,
+                   .off = offsetof(seam_config, unknown_model), .def = SEAM_UNKNOWN_MODEL_REJECT,
+                   .en = &en_unknown_model},
+    [P_PINNED] = {.key = "on_pinned_violation", .type = T_ENUM,
+                  .off = offsetof(seam_config, on_pinned_violation), .def = SEAM_PINNED_REROUTE,
+                  .en = &en_pinned},
+};
+
+static seam_rc fn_policy(ctx *c, struct fy_node *v, int line, const char *path, void *base)
+{
+    int at[P__COUNT];
+    return walk(c, v, line, path, policy_fields, P__COUNT, base, at);
+}
+
+/* Top level. Order matters: pools refer to backends and the policy refers
+ * to pools, and walk() converts in table order. */
+enum { K_LISTEN, K_WORKERS, K_LIMITS, K_BACKENDS, K_POOLS, K_POLICY, K__COUNT };
+
+static const field root_fields[K__COUNT] = {
+    /* Absent: 127.0.0.1:8080 (set in build()). */
+    [K_LISTEN] = {.key = "listen", .type = T_FN, .fn = fn_listen},
+    /* Absent: 0, which tells main to run one worker per core. */
+    [K_WORKERS] = {.key = "workers", .type = T_INT, .off = offsetof(seam_config, workers),
+                   .def = 0, .min = 1, .max = INT_MAX},
+    [K_LIMITS] = {.key = "limits", .type = T_FN, .fn = fn_limits},
+    [K_BACKENDS] = {.key = "backends", .type = T_FN, .flags = F_REQUIRED, .fn = fn_backends},
+    [K_POOLS] = {.key = "pools", .type = T_FN, .flags = F_REQUIRED, .fn = fn_pools},
+    [K_POLICY] = {.key = "policy", .type = T_FN, .fn = fn_policy},
+};
+
+/* _Static_assert cannot see through the designated initialisers above, so
+ * the walker's fixed-size value array is checked against each table here. */
+_Static_assert(B__COUNT <= MAX_FIELDS && W__COUNT <= MAX_FIELDS && R__COUNT <= MAX_FIELDS &&
+                   P__COUNT <= MAX_FIELDS && K__COUNT <= MAX_FIELDS && NLIMIT <= MAX_FIELDS,
+               "MAX_FIELDS too small");
+
+static seam_rc build(ctx *c, struct fy_node *root)
+{
+    seam_config *cfg = c->cfg;
+    int at[K__COUNT];
+    seam_rc rc;
+
+    apply_defaults(root_fields, K__COUNT, cfg);
+    apply_defaults(limit_fields, NLIMIT, cfg);
+    apply_defaults(policy_fields, P__COUNT, cfg);
+    cfg->listen_port = DEFAULT_LISTEN_PORT;
+    cfg->default_pool = SIZE_MAX;
+
+    rc = walk(c, root, 1, "", root_fields, K__COUNT, cfg, at);
+    if (rc != SEAM_OK)
+        return rc;
+    if (!cfg->listen_host) {
+        cfg->listen_host = seam_strdup(DEFAULT_LISTEN_HOST);
+        if (!cfg->listen_host)
+            return oom(c);
+    }
+    if (cfg->default_pool == SIZE_MAX) {
+        int i = pool_find(cfg, DEFAULT_POOL, strlen(DEFAULT_POOL));
+        if (i < 0)
+            return fail(c, at[K_POLICY] ? at[K_POLICY] : at[K_POOLS], "policy.default",
+                        "not given, and there is no pool named '" DEFAULT_POOL
+                        "' to default to");
+        cfg->default_pool = (size_t)i;
+    }
+    return SEAM_OK;
+}
+
+/* ---- entry points ------------------------------------------------------- */
+
+static void diag_quiet(struct fy_diag *diag, void *user, const char *buf, size_t len)
+{
+}
+
+/* Copies the first error libfyaml collected into the caller's buffer. Its
+ * positions are 1-based, unlike token marks. */
+static seam_rc yaml_error(ctx *c, struct fy_diag *diag)
+{
+    void *it = NULL;
+    struct fy_diag_error *e;
+    while ((e = fy_diag_errors_iterate(diag, &it)))
+        if (e->type >= FYET_ERROR)
+            return fail(c, e->line > 0 ? e->line : 1, NULL, "YAML syntax error: %s (column %d)",
+                        e->msg ? e->msg : "?", e->column);
+    return fail(c, 1, NULL, "YAML syntax error");
+}
+
+seam_rc seam_config_parse(const char *text, size_t len, const char *name, seam_config **out,
+                          char *err, size_t errlen)
+{
+    ctx c = {name ? name : "<config>", err, errlen, NULL};
+    struct fy_diag *diag = NULL;
+    struct fy_parser *fyp = NULL;
+    struct fy_document *fyd = NULL, *next = NULL;
+    seam_rc rc;
+
+    *out = NULL;
+    if (err && errlen)
+        err[0] = '\0';
+    if (!text) {
+        text = "";
+        len = 0;
+    }
+    /* libfyaml stops at a NUL as if the stream ended, which would quietly
+     * drop the rest of the file. */
+    if (memchr(text, '\0', len)) {
+        const char *z = memchr(text, '\0', len);
+        int line = 1;
+        for (const char *q = text; q < z; q++)
+            line += *q == '\n';
+        return fail(&c, line, NULL, "the file contains a NUL byte");
+    }
+
+    c.cfg = seam_calloc(1, sizeof *c.cfg);
+    if (!c.cfg)
+        return oom(&c);
+    c.cfg->path = seam_strdup(c.name);
+    if (!c.cfg->path) {
+        rc = oom(&c);
+        goto out;
+    }
+
+    /* Errors are collected rather than printed: the caller decides where
+     * the message goes. */
+    struct fy_diag_cfg dcfg;
+    fy_diag_cfg_default(&dcfg);
+    dcfg.fp = NULL;
+    dcfg.output_fn = diag_quiet;
+    dcfg.colorize = false;
+    diag = fy_diag_create(&dcfg);
+    if (!diag) {
+        rc = oom(&c);
+        goto out;
+    }
+    fy_diag_set_collect_errors(diag, true);
+
+    /* Duplicate keys are let through so that walk() reports them with the
+     * key path; libfyaml's own message would name only the line. The
+     * parser API (rather than fy_document_build_from_string) is used so that
+     * a second document, which that call silently ignores, is an error. */
+    struct fy_parse_cfg pcfg = {
+        .flags = FYPCF_QUIET | FYPCF_ALLOW_DUPLICATE_KEYS | FYPCF_DEFAULT_VERSION_1_2 |
+                 FYPCF_JSON_NONE,
+        .diag = diag,
+    };
+    fyp = fy_parser_create(&pcfg);
+    if (!fyp || fy_parser_set_string(fyp, text, len) != 0) {
+        rc = oom(&c);
+        goto out;
+    }
+    fyd = fy_parse_load_document(fyp);
+    if (fy_diag_got_error(diag)) {
+        rc = yaml_error(&c, diag);
+        goto out;
+    }
+    if (!fyd || !fy_document_root(fyd)) {
+        rc = fail(&c, 1, NULL, "the configuration is empty");
+        goto out;
+    }
+    next = fy_parse_load_document(fyp);
+    if (fy_diag_got_error(diag)) {
+        rc = yaml_error(&c, diag);
+        goto out;
+    }
+    if (next) {
+        rc = fail(&c, node_line(fy_document_root(next), 1), NULL,
+                  "a second YAML document; the configuration is one document");
+        goto out;
+    }
+
+    rc = build(&c, fy_document_root(fyd));
+    if (rc == SEAM_OK) {
+        *out = c.cfg;
+        c.cfg = NULL;
+    }
+out:
+    if (next)
+        fy_parse_document_destroy(fyp, next);
+    if (fyd)
+        fy_parse_document_destroy(fyp, fyd);
+    if (fyp)
+        fy_parser_destroy(fyp);
+    if (diag)
+        fy_diag_destroy(diag);
+    seam_config_free(c.cfg);
+    return rc;
+}
+
+seam_rc seam_config_load(const char *path, seam_config **out, char *err, size_t errlen)
+{
+    seam_buf b;
+    char chunk[8192];
+    char dummy[1];
+    seam_rc rc = SEAM_OK;
+    FILE *f;
+
+    *out = NULL;
+    if (!err || !errlen) {
+        err = dummy;
+        errlen = sizeof dummy;
+    }
+    seam_buf_init(&b, CONFIG_MAX_BYTES);
+    f = fopen(path, "rb");
+    if (!f) {
+        snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+        return SEAM_ERR_IO;
+    }
+    for (;;) {
+        size_t n = fread(chunk, 1, sizeof chunk, f);
+        rc = seam_buf_append(&b, chunk, n);
+        if (rc == SEAM_ERR_TOO_BIG) {
+            snprintf(err, errlen, "%s: larger than %u bytes", path, CONFIG_MAX_BYTES);
+            rc = SEAM_ERR_CONFIG;
+            goto out;
+        }
+        if (rc != SEAM_OK) {
+            snprintf(err, errlen, "%s: out of memory", path);
+            goto out;
+        }
+        if (n < sizeof chunk)
+            break;
+    }
+    if (ferror(f)) {
+        snprintf(err, errlen, "%s: cannot read: %s", path, strerror(errno));
+        rc = SEAM_ERR_IO;
+        goto out;
+    }
+    rc = seam_config_parse(b.data, b.len, path, out, err, errlen);
+out:
+    fclose(f);
+    seam_buf_free(&b);
+    return rc;
+}
+
+/* Releases everything reachable from <cfg>, including snapshots that a
+ * failed parse left half built (all arrays are zeroed when allocated). */
+void seam_config_free(seam_config *cfg)
+{
+    if (!cfg)
+        return;
+    for (size_t i = 0; i < cfg->nbackends; i++) {
+        seam_backend_conf *b = &cfg->backends[i];
+        seam_free(b->name);
+        seam_free(b->url);
+        seam_free(b->api_key_env);
+        for (size_t j = 0; j < b->nmodels; j++)
+            seam_free(b->models[j]);
+        seam_free(b->models);
+    }
+    seam_free(cfg->backends);
+    for (size_t i = 0; i < cfg->npools; i++) {
+        seam_free(cfg->pools[i].name);
+        seam_free(cfg->pools[i].backends);
+    }
+    seam_free(cfg->pools);
+    for (size_t i = 0; i < cfg->nrules; i++) {
+        seam_rule_conf *r = &cfg->rules[i];
+        seam_free(r->name);
+        for (size_t j = 0; j < r->nmodels; j++)
+            seam_free(r->models[j]);
+        seam_free(r->models);
+    }
+    seam_free(cfg->rules);
+    seam_free(cfg->listen_host);
+    seam_free(cfg->path);
+    seam_free(cfg);
+}
+
+const seam_backend_conf *seam_config_backend(const seam_config *cfg, const char *name)
+{
+    for (size_t i = 0; cfg && name && i < cfg->nbackends; i++)
+        if (!strcmp(cfg->backends[i].name, name))
+            return &cfg->backends[i];
+    return NULL;
+}
+
+int seam_config_pool_index(const seam_config *cfg, const char *name)
+{
+    return cfg && name ? pool_find(cfg, name, strlen(name)) : -1;
+}
+
+/* ---- printing ----------------------------------------------------------- */
+
+static void print_mask(FILE *out, const char *label, uint32_t mask, const enum_desc *en,
+                       bool *first)
+{
+    if (!mask)
+        return;
+    fprintf(out, "%s%s in [", *first ? "" : " and ", label);
+    for (int i = 0, n = 0; i < en->count; i++)
+        if (mask & (1u << i))
+            fprintf(out, "%s%s", n++ ? ", " : "", en->name(i));
+    fputc(']', out);
+    *first = false;
+}
+
+static void print_rule(FILE *out, const seam_config *cfg, size_t idx)
+{
+    const seam_rule_conf *r = &cfg->rules[idx];
+    bool first = true;
+    bool any = r->kinds || r->sensitivities || r->complexities || r->has_tokens_gt ||
+               r->has_tokens_lte || r->nmodels || r->has_images >= 0 || r->has_tools >= 0;
+    fprintf(out, "    %zu. %s (line %d): %s", idx + 1, r->name, r->line, any ? "when " : "always");
+    print_mask(out, "kind", r->kinds, &en_kind, &first);
+    print_mask(out, "sensitivity", r->sensitivities, &en_sens, &first);
+    print_mask(out, "complexity", r->complexities, &en_cplx, &first);
+    if (r->has_tokens_gt) {
+        fprintf(out, "%stokens > %" PRIu64, first ? "" : " and ", r->tokens_gt);
+        first = false;
+    }
+    if (r->has_tokens_lte) {
+        fprintf(out, "%stokens <= %" PRIu64, first ? "" : " and ", r->tokens_lte);
+        first = false;
+    }
+    if (r->nmodels) {
+        fprintf(out, "%smodel in [", first ? "" : " and ");
+        for (size_t j = 0; j < r->nmodels; j++)
+            fprintf(out, "%s%s", j ? ", " : "", r->models[j]);
+        fputc(']', out);
+        first = false;
+    }
+    if (r->has_images >= 0) {
+        fprintf(out, "%shas_images = %s", first ? "" : " and ", r->has_images ? "true" : "false");
+        first = false;
+    }
+    if (r->has_tools >= 0) {
+        fprintf(out, "%shas_tools = %s", first ? "" : " and ", r->has_tools ? "true" : "false");
+        first = false;
+    }
+    fprintf(out, " -> pool %s\n", cfg->pools[r->pool].name);
+}
+
+void seam_config_print(const seam_config *cfg, FILE *out)
+{
+    bool v6 = strchr(cfg->listen_host, ':') != NULL;
+    fprintf(out, "configuration %s\n", cfg->path ? cfg->path : "");
+    fprintf(out, "  listen     %s%s%s:%d%s\n", v6 ? "[" : "", cfg->listen_host, v6 ? "]" : "",
+            cfg->listen_port, cfg->listen_port == 0 ? " (ephemeral port)" : "");
+    if (cfg->workers)
+        fprintf(out, "  workers    %d\n", cfg->workers);
+    else
+        fprintf(out, "  workers    one per core\n");
+    fprintf(out,
+            "  limits     max_body_bytes %" PRIu64 ", request_timeout_ms %" PRIu64
+            ", shutdown_grace_ms %" PRIu64 "\n",
+            cfg->limits.max_body_bytes, cfg->limits.request_timeout_ms,
+            cfg->limits.shutdown_grace_ms);
+
+    fprintf(out, "backends (%zu)\n", cfg->nbackends);
+    for (size_t i = 0; i < cfg->nbackends; i++) {
+        const seam_backend_conf *b = &cfg->backends[i];
+        fprintf(out, "  %s (line %d)\n", b->name, b->line);
+        fprintf(out, "    provider        %s\n", provider_name(b->provider));
+        fprintf(out, "    url             %s\n", b->url);
+        fprintf(out, "    location        %s\n", location_name(b->location));
+        fprintf(out, "    clearance       %s\n", seam_sensitivity_name(b->clearance));
+        fprintf(out, "    models          ");
+        for (size_t j = 0; j < b->nmodels; j++)
+            fprintf(out, "%s%s", j ? ", " : "", b->models[j]);
+        fputc('\n', out);
+        if (b->context_window)
+            fprintf(out, "    context_window  %" PRIu64 "\n", b->context_window);
+        else
+            fprintf(out, "    context_window  not given\n");
+        /* Only the variable's name and whether it is set: never its value. */
+        if (b->api_key_env && b->api_key_env[0]) {
+            const char *v = getenv(b->api_key_env);
+            fprintf(out, "    api_key_env     %s (%s)\n", b->api_key_env,
+                    !v ? "not set" : v[0] ? "set" : "set but empty");
+        } else {
+            fprintf(out, "    api_key_env     none\n");
+        }
+    }
+
+    fprintf(out, "pools (%zu)\n", cfg->npools);
+    for (size_t i = 0; i < cfg->npools; i++) {
+        const seam_pool_conf *p = &cfg->pools[i];
+        fprintf(out, "  %s: ", p->name);
+        for (size_t j = 0; j < p->nbackends; j++)
+            fprintf(out, "%s%s", j ? ", " : "", cfg->backends[p->backends[j]].name);
+        fputc('\n', out);
+    }
+
+    fprintf(out, "policy\n");
+    fprintf(out, "  rules (%zu, first match wins)\n", cfg->nrules);
+    for (size_t i = 0; i < cfg->nrules; i++)
+        print_rule(out, cfg, i);
+    fprintf(out, "  default              %s\n", cfg->pools[cfg->default_pool].name);
+    fprintf(out, "  default_sensitivity  %s\n", seam_sensitivity_name(cfg->default_sensitivity));
+    fprintf(out, "  unknown_model        %s\n", unknown_model_name(cfg->unknown_model));
+    fprintf(out, "  on_pinned_violation  %s\n", pinned_name(cfg->on_pinned_violation));
+}
