@@ -42,6 +42,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -66,6 +67,7 @@ struct opts {
     long timeout_ms;
     int threads;
     long connections; /* open loop: cap on connections, 0 = unlimited */
+    uint64_t spin_ns; /* open loop: busy-poll this long before each send */
     const char *label;
     struct curl_slist *headers;
     int no_default_headers;
@@ -81,6 +83,7 @@ static struct opts o = {
     .warmup_s = 1,
     .timeout_ms = 10000,
     .threads = 1,
+    .spin_ns = 100000,
 };
 
 static char *body;
@@ -154,6 +157,8 @@ struct worker {
     CURLM *multi;
     int epfd;
     uint64_t curl_deadline; /* UINT64_MAX = no curl timer */
+    unsigned char *watched; /* fd -> curl currently watches it */
+    size_t nwatched;
     uint64_t t0, t_measure, t_end, t_hard;
     int running_curl;
     long inflight;
@@ -201,28 +206,41 @@ static size_t on_write(char *p, size_t sz, size_t nm, void *arg)
     return n;
 }
 
+/* libcurl's socket callback. A socket curl stops watching (CURL_POLL_REMOVE)
+ * stays registered with no events: with keep-alive the same connection is
+ * usually watched again by the next request, and this saves an epoll_ctl
+ * pair per request. A closed socket leaves the epoll set by itself; an event
+ * on a socket curl does not watch removes it (see the loop). */
 static int on_socket(CURL *e, curl_socket_t s, int what, void *userp, void *sockp)
 {
     (void)e;
+    (void)sockp;
     struct worker *w = userp;
     struct epoll_event ev = {0};
     ev.data.fd = s;
     if (what == CURL_POLL_REMOVE) {
-        epoll_ctl(w->epfd, EPOLL_CTL_DEL, s, NULL);
-        curl_multi_assign(w->multi, s, NULL);
+        if ((size_t)s < w->nwatched)
+            w->watched[s] = 0;
+        epoll_ctl(w->epfd, EPOLL_CTL_MOD, s, &ev);
         return 0;
     }
     if (what & CURL_POLL_IN)
         ev.events |= EPOLLIN;
     if (what & CURL_POLL_OUT)
         ev.events |= EPOLLOUT;
-    if (sockp) {
-        epoll_ctl(w->epfd, EPOLL_CTL_MOD, s, &ev);
-    } else {
-        if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, s, &ev) < 0 && errno == EEXIST)
-            epoll_ctl(w->epfd, EPOLL_CTL_MOD, s, &ev);
-        curl_multi_assign(w->multi, s, (void *)1);
+    if ((size_t)s >= w->nwatched) {
+        size_t n = w->nwatched ? w->nwatched : 1024;
+        while (n <= (size_t)s)
+            n *= 2;
+        w->watched = realloc(w->watched, n);
+        if (!w->watched)
+            die("%s", "out of memory");
+        memset(w->watched + w->nwatched, 0, n - w->nwatched);
+        w->nwatched = n;
     }
+    w->watched[s] = 1;
+    if (epoll_ctl(w->epfd, EPOLL_CTL_MOD, s, &ev) < 0 && errno == ENOENT)
+        epoll_ctl(w->epfd, EPOLL_CTL_ADD, s, &ev);
     return 0;
 }
 
@@ -417,8 +435,15 @@ static void *worker_main(void *arg)
         uint64_t deadline = w->t_hard;
         if (w->curl_deadline < deadline)
             deadline = w->curl_deadline;
-        if (o.rate > 0 && w->sending && w->next_send < deadline)
-            deadline = w->next_send;
+        if (o.rate > 0 && w->sending) {
+            /* Wake shortly before the next send and then poll without
+             * sleeping until it is due: waking from a timer is late by tens
+             * of microseconds on virtual machines, and that lateness would
+             * count as latency. */
+            uint64_t wake = w->next_send > o.spin_ns ? w->next_send - o.spin_ns : 0;
+            if (wake < deadline)
+                deadline = wake;
+        }
         int n;
         if (deadline <= now) {
             n = epoll_wait(w->epfd, evs, 256, 0);
@@ -430,6 +455,11 @@ static void *worker_main(void *arg)
         if (n < 0 && errno != EINTR)
             die("epoll: %s", strerror(errno));
         for (int i = 0; i < n; i++) {
+            int fd = evs[i].data.fd;
+            if ((size_t)fd >= w->nwatched || !w->watched[fd]) {
+                epoll_ctl(w->epfd, EPOLL_CTL_DEL, fd, NULL);
+                continue;
+            }
             int mask = 0;
             if (evs[i].events & (EPOLLIN | EPOLLHUP))
                 mask |= CURL_CSELECT_IN;
@@ -437,7 +467,7 @@ static void *worker_main(void *arg)
                 mask |= CURL_CSELECT_OUT;
             if (evs[i].events & EPOLLERR)
                 mask |= CURL_CSELECT_ERR;
-            curl_multi_socket_action(w->multi, evs[i].data.fd, mask, &w->running_curl);
+            curl_multi_socket_action(w->multi, fd, mask, &w->running_curl);
         }
         if (w->curl_deadline <= now_ns()) {
             w->curl_deadline = UINT64_MAX;
@@ -565,7 +595,11 @@ static void print_result(double window_s)
     print_json_string(e.first);
     printf(",\"throughput_rps\":%.1f,\"response_bytes_mean\":%.1f,",
            window_s > 0 ? (double)ok / window_s : 0.0, ok ? (double)bytes / (double)ok : 0.0);
-    printf("\"unit\":\"us\",");
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    printf("\"cpu_s\":%.3f,\"unit\":\"us\",",
+           (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+               (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6);
     print_dist("latency", &lat, 0);
     print_dist("ttfb", &ttfb, o.rate > 0 ? 0 : 1);
     if (o.rate > 0)
@@ -628,6 +662,7 @@ static void usage(void)
             "  --concurrency C       closed loop with C requests in flight (default 1)\n"
             "  --rate R              open loop at R requests/s (latency from the scheduled time)\n"
             "  --connections N       open loop: at most N connections (default unlimited)\n"
+"  --spin-us N           open loop: busy-poll the last N us before each send (default 100)\n"
             "  --duration S          measurement window in seconds (default 10)\n"
             "  --warmup S            unmeasured lead-in in seconds (default 1)\n"
             "  --requests N          stop after N measured requests\n"
@@ -676,6 +711,8 @@ int main(int argc, char **argv)
             o.rate = num(a, v, 0.001, 1e7);
         else if (ARG("--connections"))
             o.connections = (long)num(a, v, 0, 1e6);
+        else if (ARG("--spin-us"))
+            o.spin_ns = (uint64_t)(num(a, v, 0, 1e6) * 1000);
         else if (ARG("--duration"))
             o.duration_s = num(a, v, 0.001, 86400);
         else if (ARG("--warmup"))

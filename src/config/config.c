@@ -46,10 +46,10 @@ _Static_assert(sizeof(seam_pinned_violation) == sizeof(int), "enum size");
 /* Key paths in messages ("policy.rules[2].when.kind") are cut at this size. */
 #define PATH_MAX_LEN 256
 
-#define DEFAULT_LISTEN_HOST  "127.0.0.1"
-#define DEFAULT_LISTEN_PORT  8080
-#define DEFAULT_POOL         "local"
-#define MAX_FIELDS           16
+#define DEFAULT_LISTEN_HOST "127.0.0.1"
+#define DEFAULT_LISTEN_PORT 8080
+#define DEFAULT_POOL        "local"
+#define MAX_FIELDS          16
 
 /* ---- enumerations ---------------------------------------------------- */
 
@@ -396,8 +396,8 @@ static seam_rc get_string(ctx *c, struct fy_node *n, int line, const char *path,
 }
 
 /* Parses a name from an enumeration; the message lists the choices. */
-static seam_rc get_enum(ctx *c, struct fy_node *n, int line, const char *path,
-                        const enum_desc *en, int *out)
+static seam_rc get_enum(ctx *c, struct fy_node *n, int line, const char *path, const enum_desc *en,
+                        int *out)
 {
     const char *s;
     size_t len;
@@ -412,8 +412,7 @@ static seam_rc get_enum(ctx *c, struct fy_node *n, int line, const char *path,
     }
     for (int i = 0; i < en->count && o < sizeof choices; i++)
         o += (size_t)snprintf(choices + o, sizeof choices - o, "%s%s", i ? ", " : "", en->name(i));
-    return fail(c, line, path, "expected one of %s, got %s", choices,
-                describe(n, got, sizeof got));
+    return fail(c, line, path, "expected one of %s, got %s", choices, describe(n, got, sizeof got));
 }
 
 /* Checks that <n> is a list and returns its length; <nonempty> makes an
@@ -482,8 +481,11 @@ static void apply_defaults(const field *fields, size_t nfields, void *base)
         }
         case T_INT:
         case T_BOOL3:
-        case T_ENUM: store_int(base, f->off, (int)f->def); break;
-        default: break;
+        case T_ENUM:
+            store_int(base, f->off, (int)f->def);
+            break;
+        default:
+            break;
         }
     }
 }
@@ -592,8 +594,8 @@ static seam_rc convert(ctx *c, const field *f, struct fy_node *v, int line, cons
         else if (plain && len == 5 && !memcmp(t, "false", 5))
             store_int(base, f->off, 0);
         else
-            rc = fail(c, line, path, "expected true or false, got %s",
-                      describe(v, got, sizeof got));
+            rc =
+                fail(c, line, path, "expected true or false, got %s", describe(v, got, sizeof got));
         break;
     }
     case T_ENUM: {
@@ -603,9 +605,15 @@ static seam_rc convert(ctx *c, const field *f, struct fy_node *v, int line, cons
             store_int(base, f->off, e);
         break;
     }
-    case T_MASK: rc = convert_mask(c, f, v, line, path, base); break;
-    case T_STRLIST: rc = convert_strlist(c, f, v, line, path, base); break;
-    case T_FN: rc = f->fn(c, v, line, path, base); break;
+    case T_MASK:
+        rc = convert_mask(c, f, v, line, path, base);
+        break;
+    case T_STRLIST:
+        rc = convert_strlist(c, f, v, line, path, base);
+        break;
+    case T_FN:
+        rc = f->fn(c, v, line, path, base);
+        break;
     }
     if (rc == SEAM_OK && (f->flags & F_HAS)) {
         bool t = true;
@@ -723,11 +731,16 @@ static seam_rc fn_listen(ctx *c, struct fy_node *v, int line, const char *path, 
     if (hlen >= 2 && host[0] == '[' && host[hlen - 1] == ']') {
         host++;
         hlen -= 2;
-        for (size_t i = 0; i < hlen; i++)
-            if (!isxdigit((unsigned char)host[i]) && host[i] != ':' && host[i] != '.' &&
-                host[i] != '%')
+        /* Hex digits, colons, dots (a mapped IPv4 tail), then an optional
+         * zone after '%' (fe80::1%eth0). */
+        const char *zone = memchr(host, '%', hlen);
+        size_t alen = zone ? (size_t)(zone - host) : hlen;
+        for (size_t i = 0; i < alen; i++)
+            if (!isxdigit((unsigned char)host[i]) && host[i] != ':' && host[i] != '.')
                 goto bad;
-        if (!memchr(host, ':', hlen))
+        if (zone && !valid_name(zone + 1, hlen - alen - 1))
+            goto bad;
+        if (!memchr(host, ':', alen))
             goto bad;
     } else {
         if (memchr(host, ':', hlen))
@@ -759,13 +772,23 @@ bad:
 
 /* Positive integers: a zero limit or timeout would refuse every request. */
 static const field limit_fields[] = {
-    {.key = "max_body_bytes", .type = T_U64, .off = offsetof(seam_config, limits.max_body_bytes),
-     .def = 33554432, .min = 1, .max = UINT64_MAX},
-    {.key = "request_timeout_ms", .type = T_U64,
-     .off = offsetof(seam_config, limits.request_timeout_ms), .def = 600000, .min = 1,
+    {.key = "max_body_bytes",
+     .type = T_U64,
+     .off = offsetof(seam_config, limits.max_body_bytes),
+     .def = 33554432,
+     .min = 1,
      .max = UINT64_MAX},
-    {.key = "shutdown_grace_ms", .type = T_U64,
-     .off = offsetof(seam_config, limits.shutdown_grace_ms), .def = 30000, .min = 1,
+    {.key = "request_timeout_ms",
+     .type = T_U64,
+     .off = offsetof(seam_config, limits.request_timeout_ms),
+     .def = 600000,
+     .min = 1,
+     .max = UINT64_MAX},
+    {.key = "shutdown_grace_ms",
+     .type = T_U64,
+     .off = offsetof(seam_config, limits.shutdown_grace_ms),
+     .def = 30000,
+     .min = 1,
      .max = UINT64_MAX},
 };
 #define NLIMIT (sizeof limit_fields / sizeof limit_fields[0])
@@ -779,27 +802,45 @@ static seam_rc fn_limits(ctx *c, struct fy_node *v, int line, const char *path, 
 enum { B_NAME, B_PROVIDER, B_URL, B_LOCATION, B_CLEARANCE, B_MODELS, B_CTX, B_KEYENV, B__COUNT };
 
 static const field backend_fields[B__COUNT] = {
-    [B_NAME] = {.key = "name", .type = T_NAME, .flags = F_REQUIRED,
+    [B_NAME] = {.key = "name",
+                .type = T_NAME,
+                .flags = F_REQUIRED,
                 .off = offsetof(seam_backend_conf, name)},
-    [B_PROVIDER] = {.key = "provider", .type = T_ENUM, .flags = F_REQUIRED,
-                    .off = offsetof(seam_backend_conf, provider), .def = SEAM_PROVIDER_OPENAI,
+    [B_PROVIDER] = {.key = "provider",
+                    .type = T_ENUM,
+                    .flags = F_REQUIRED,
+                    .off = offsetof(seam_backend_conf, provider),
+                    .def = SEAM_PROVIDER_OPENAI,
                     .en = &en_provider},
-    [B_URL] = {.key = "url", .type = T_STR, .flags = F_REQUIRED,
+    [B_URL] = {.key = "url",
+               .type = T_STR,
+               .flags = F_REQUIRED,
                .off = offsetof(seam_backend_conf, url)},
-    [B_LOCATION] = {.key = "location", .type = T_ENUM, .flags = F_REQUIRED,
-                    .off = offsetof(seam_backend_conf, location), .def = SEAM_LOC_LOCAL,
+    [B_LOCATION] = {.key = "location",
+                    .type = T_ENUM,
+                    .flags = F_REQUIRED,
+                    .off = offsetof(seam_backend_conf, location),
+                    .def = SEAM_LOC_LOCAL,
                     .en = &en_location},
     /* The default depends on the location: see fn_backends. */
-    [B_CLEARANCE] = {.key = "clearance", .type = T_ENUM,
-                     .off = offsetof(seam_backend_conf, clearance), .def = SEAM_SENS_PUBLIC,
+    [B_CLEARANCE] = {.key = "clearance",
+                     .type = T_ENUM,
+                     .off = offsetof(seam_backend_conf, clearance),
+                     .def = SEAM_SENS_PUBLIC,
                      .en = &en_sens},
-    [B_MODELS] = {.key = "models", .type = T_STRLIST, .flags = F_REQUIRED,
+    [B_MODELS] = {.key = "models",
+                  .type = T_STRLIST,
+                  .flags = F_REQUIRED,
                   .off = offsetof(seam_backend_conf, models),
                   .off2 = offsetof(seam_backend_conf, nmodels)},
-    [B_CTX] = {.key = "context_window", .type = T_U64,
-               .off = offsetof(seam_backend_conf, context_window), .def = 0, .min = 1,
+    [B_CTX] = {.key = "context_window",
+               .type = T_U64,
+               .off = offsetof(seam_backend_conf, context_window),
+               .def = 0,
+               .min = 1,
                .max = UINT64_MAX},
-    [B_KEYENV] = {.key = "api_key_env", .type = T_ENVNAME,
+    [B_KEYENV] = {.key = "api_key_env",
+                  .type = T_ENVNAME,
                   .off = offsetof(seam_backend_conf, api_key_env)},
 };
 
@@ -949,23 +990,43 @@ static seam_rc fn_default_pool(ctx *c, struct fy_node *v, int line, const char *
 enum { W_KIND, W_SENS, W_CPLX, W_TGT, W_TLTE, W_MODEL, W_IMAGES, W_TOOLS, W__COUNT };
 
 static const field when_fields[W__COUNT] = {
-    [W_KIND] = {.key = "kind", .type = T_MASK, .off = offsetof(seam_rule_conf, kinds),
+    [W_KIND] = {.key = "kind",
+                .type = T_MASK,
+                .off = offsetof(seam_rule_conf, kinds),
                 .en = &en_kind},
-    [W_SENS] = {.key = "sensitivity", .type = T_MASK,
-                .off = offsetof(seam_rule_conf, sensitivities), .en = &en_sens},
-    [W_CPLX] = {.key = "complexity", .type = T_MASK,
-                .off = offsetof(seam_rule_conf, complexities), .en = &en_cplx},
-    [W_TGT] = {.key = "tokens_gt", .type = T_U64, .flags = F_HAS,
+    [W_SENS] = {.key = "sensitivity",
+                .type = T_MASK,
+                .off = offsetof(seam_rule_conf, sensitivities),
+                .en = &en_sens},
+    [W_CPLX] = {.key = "complexity",
+                .type = T_MASK,
+                .off = offsetof(seam_rule_conf, complexities),
+                .en = &en_cplx},
+    [W_TGT] = {.key = "tokens_gt",
+               .type = T_U64,
+               .flags = F_HAS,
                .off = offsetof(seam_rule_conf, tokens_gt),
-               .off2 = offsetof(seam_rule_conf, has_tokens_gt), .min = 0, .max = UINT64_MAX},
-    [W_TLTE] = {.key = "tokens_lte", .type = T_U64, .flags = F_HAS,
+               .off2 = offsetof(seam_rule_conf, has_tokens_gt),
+               .min = 0,
+               .max = UINT64_MAX},
+    [W_TLTE] = {.key = "tokens_lte",
+                .type = T_U64,
+                .flags = F_HAS,
                 .off = offsetof(seam_rule_conf, tokens_lte),
-                .off2 = offsetof(seam_rule_conf, has_tokens_lte), .min = 0, .max = UINT64_MAX},
-    [W_MODEL] = {.key = "model", .type = T_STRLIST, .off = offsetof(seam_rule_conf, models),
+                .off2 = offsetof(seam_rule_conf, has_tokens_lte),
+                .min = 0,
+                .max = UINT64_MAX},
+    [W_MODEL] = {.key = "model",
+                 .type = T_STRLIST,
+                 .off = offsetof(seam_rule_conf, models),
                  .off2 = offsetof(seam_rule_conf, nmodels)},
-    [W_IMAGES] = {.key = "has_images", .type = T_BOOL3,
-                  .off = offsetof(seam_rule_conf, has_images), .def = -1},
-    [W_TOOLS] = {.key = "has_tools", .type = T_BOOL3, .off = offsetof(seam_rule_conf, has_tools),
+    [W_IMAGES] = {.key = "has_images",
+                  .type = T_BOOL3,
+                  .off = offsetof(seam_rule_conf, has_images),
+                  .def = -1},
+    [W_TOOLS] = {.key = "has_tools",
+                 .type = T_BOOL3,
+                 .off = offsetof(seam_rule_conf, has_tools),
                  .def = -1},
 };
 
@@ -991,7 +1052,9 @@ static seam_rc fn_when(ctx *c, struct fy_node *v, int line, const char *path, vo
 enum { R_NAME, R_WHEN, R_ROUTE, R__COUNT };
 
 static const field rule_fields[R__COUNT] = {
-    [R_NAME] = {.key = "name", .type = T_NAME, .flags = F_REQUIRED,
+    [R_NAME] = {.key = "name",
+                .type = T_NAME,
+                .flags = F_REQUIRED,
                 .off = offsetof(seam_rule_conf, name)},
     /* Absent or empty: the rule always matches. */
     [R_WHEN] = {.key = "when", .type = T_FN, .fn = fn_when},
@@ -1038,14 +1101,20 @@ static const field policy_fields[P__COUNT] = {
     [P_RULES] = {.key = "rules", .type = T_FN, .fn = fn_rules},
     /* Absent: the pool named "local" (resolved in build()). */
     [P_DEFAULT] = {.key = "default", .type = T_FN, .fn = fn_default_pool},
-    [P_SENS] = {.key = "default_sensitivity", .type = T_ENUM,
-                .off = offsetof(seam_config, default_sensitivity), .def = SEAM_SENS_INTERNAL,
+    [P_SENS] = {.key = "default_sensitivity",
+                .type = T_ENUM,
+                .off = offsetof(seam_config, default_sensitivity),
+                .def = SEAM_SENS_INTERNAL,
                 .en = &en_sens},
-    [P_UNKNOWN] = {.key = "unknown_model", .type = T_ENUM,
-                   .off = offsetof(seam_config, unknown_model), .def = SEAM_UNKNOWN_MODEL_REJECT,
+    [P_UNKNOWN] = {.key = "unknown_model",
+                   .type = T_ENUM,
+                   .off = offsetof(seam_config, unknown_model),
+                   .def = SEAM_UNKNOWN_MODEL_REJECT,
                    .en = &en_unknown_model},
-    [P_PINNED] = {.key = "on_pinned_violation", .type = T_ENUM,
-                  .off = offsetof(seam_config, on_pinned_violation), .def = SEAM_PINNED_REROUTE,
+    [P_PINNED] = {.key = "on_pinned_violation",
+                  .type = T_ENUM,
+                  .off = offsetof(seam_config, on_pinned_violation),
+                  .def = SEAM_PINNED_REROUTE,
                   .en = &en_pinned},
 };
 
@@ -1063,8 +1132,12 @@ static const field root_fields[K__COUNT] = {
     /* Absent: 127.0.0.1:8080 (set in build()). */
     [K_LISTEN] = {.key = "listen", .type = T_FN, .fn = fn_listen},
     /* Absent: 0, which tells main to run one worker per core. */
-    [K_WORKERS] = {.key = "workers", .type = T_INT, .off = offsetof(seam_config, workers),
-                   .def = 0, .min = 1, .max = INT_MAX},
+    [K_WORKERS] = {.key = "workers",
+                   .type = T_INT,
+                   .off = offsetof(seam_config, workers),
+                   .def = 0,
+                   .min = 1,
+                   .max = INT_MAX},
     [K_LIMITS] = {.key = "limits", .type = T_FN, .fn = fn_limits},
     [K_BACKENDS] = {.key = "backends", .type = T_FN, .flags = F_REQUIRED, .fn = fn_backends},
     [K_POOLS] = {.key = "pools", .type = T_FN, .flags = F_REQUIRED, .fn = fn_pools},
@@ -1101,8 +1174,7 @@ static seam_rc build(ctx *c, struct fy_node *root)
         int i = pool_find(cfg, DEFAULT_POOL, strlen(DEFAULT_POOL));
         if (i < 0)
             return fail(c, at[K_POLICY] ? at[K_POLICY] : at[K_POOLS], "policy.default",
-                        "not given, and there is no pool named '" DEFAULT_POOL
-                        "' to default to");
+                        "not given, and there is no pool named '" DEFAULT_POOL "' to default to");
         cfg->default_pool = (size_t)i;
     }
     return SEAM_OK;
@@ -1181,8 +1253,8 @@ seam_rc seam_config_parse(const char *text, size_t len, const char *name, seam_c
      * parser API (rather than fy_document_build_from_string) is used so that
      * a second document, which that call silently ignores, is an error. */
     struct fy_parse_cfg pcfg = {
-        .flags = FYPCF_QUIET | FYPCF_ALLOW_DUPLICATE_KEYS | FYPCF_DEFAULT_VERSION_1_2 |
-                 FYPCF_JSON_NONE,
+        .flags =
+            FYPCF_QUIET | FYPCF_ALLOW_DUPLICATE_KEYS | FYPCF_DEFAULT_VERSION_1_2 | FYPCF_JSON_NONE,
         .diag = diag,
     };
     fyp = fy_parser_create(&pcfg);
@@ -1408,7 +1480,9 @@ void seam_config_print(const seam_config *cfg, FILE *out)
         if (b->api_key_env && b->api_key_env[0]) {
             const char *v = getenv(b->api_key_env);
             fprintf(out, "    api_key_env     %s (%s)\n", b->api_key_env,
-                    !v ? "not set" : v[0] ? "set" : "set but empty");
+                    !v     ? "not set"
+                    : v[0] ? "set"
+                           : "set but empty");
         } else {
             fprintf(out, "    api_key_env     none\n");
         }

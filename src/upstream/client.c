@@ -35,6 +35,7 @@ struct seam_transfer {
     seam_upstream *u;
     CURL *easy;
     struct curl_slist *headers;
+    char *body;
     seam_transfer_cbs cbs;
     void *ctx;
     long status;
@@ -62,6 +63,7 @@ static void transfer_free(seam_transfer *t)
         t->next->prev = t->prev;
     curl_easy_cleanup(t->easy);
     curl_slist_free_all(t->headers);
+    seam_free(t->body);
     seam_free(t);
 }
 
@@ -268,16 +270,19 @@ seam_transfer *seam_upstream_start(seam_upstream *u, const seam_transfer_opts *o
 {
     /* The invariant, one last time before any byte leaves. */
     if (o->backend && !seam_clearance_allows(o->backend, o->sensitivity)) {
+        seam_free(o->body);
         *rc = SEAM_ERR_FORBIDDEN;
         return NULL;
     }
     seam_transfer *t = seam_calloc(1, sizeof(*t));
     if (!t || !(t->easy = curl_easy_init())) {
+        seam_free(o->body);
         seam_free(t);
         *rc = SEAM_ERR_NOMEM;
         return NULL;
     }
     t->u = u;
+    t->body = o->body;
     t->next = u->live;
     if (u->live)
         u->live->prev = t;
@@ -314,7 +319,7 @@ seam_transfer *seam_upstream_start(seam_upstream *u, const seam_transfer_opts *o
     if (o->method && strcmp(o->method, "POST") == 0) {
         curl_easy_setopt(e, CURLOPT_POST, 1L);
         curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)o->body_len);
-        curl_easy_setopt(e, CURLOPT_POSTFIELDS, o->body ? o->body : "");
+        curl_easy_setopt(e, CURLOPT_POSTFIELDS, t->body ? t->body : "");
     }
     if (curl_multi_add_handle(u->multi, e) != CURLM_OK)
         goto nomem;

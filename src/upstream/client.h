@@ -32,7 +32,9 @@ typedef struct seam_transfer_cbs {
 typedef struct seam_transfer_opts {
     const char *url;
     const char *method; /* "GET" or "POST" */
-    const char *body;   /* POST body, copied by curl? no: must outlive the transfer */
+    char *body; /* POST body (seam_malloc'd); the transfer takes ownership and
+                   frees it, because curl may read it until the transfer is
+                   reaped, even after a cancel */
     size_t body_len;
     const char *const *headers; /* NULL-terminated "Name: value" lines */
     long timeout_ms;            /* whole transfer */
@@ -49,7 +51,8 @@ seam_upstream *seam_upstream_new(struct event_base *base);
 /* Cancels every transfer still running (their callbacks do not fire). */
 void seam_upstream_free(seam_upstream *u);
 
-/* Starts a transfer. Returns NULL and sets <*rc> (SEAM_ERR_FORBIDDEN when the
+/* Starts a transfer. Takes ownership of <o->body> in every case. Returns NULL
+ * and sets <*rc> (SEAM_ERR_FORBIDDEN when the
  * invariant refuses, SEAM_ERR_NOMEM) on failure; callbacks never fire then. */
 seam_transfer *seam_upstream_start(seam_upstream *u, const seam_transfer_opts *o,
                                    const seam_transfer_cbs *cbs, void *ctx, seam_rc *rc);

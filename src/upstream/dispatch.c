@@ -47,8 +47,8 @@ static void add_why(char *why, size_t n, const char *fmt, const char *a, const c
 }
 
 seam_rc seam_dispatch_pick(const seam_config *cfg, const seam_decision *d, seam_sensitivity s,
-                           const seam_health_table *health, const seam_backend_conf **out,
-                           char *why, size_t whylen)
+                           const seam_health_table *health, unsigned flags,
+                           const seam_backend_conf **out, char *why, size_t whylen)
 {
     const seam_backend_conf *fallback_down = NULL;
     char tmp[160];
@@ -67,7 +67,8 @@ seam_rc seam_dispatch_pick(const seam_config *cfg, const seam_decision *d, seam_
                     tmp);
             continue;
         }
-        const char *bad = seam_backend_unusable(b, tmp, sizeof(tmp));
+        const char *bad =
+            (flags & SEAM_PICK_IGNORE_KEYS) ? NULL : seam_backend_unusable(b, tmp, sizeof(tmp));
         if (bad) {
             add_why(why, whylen, "%s: %s", b->name, bad);
             continue;

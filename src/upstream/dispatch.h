@@ -31,8 +31,10 @@ const char *seam_backend_unusable(const seam_backend_conf *b, char *buf, size_t 
  * preferring backends not known to be down. <health> may be NULL.
  * Returns SEAM_OK with <*out> set, or SEAM_ERR_NO_BACKEND with <why> saying
  * which backends were skipped and why. */
+#define SEAM_PICK_IGNORE_KEYS 1u /* `seam route`: plan without API keys in the environment */
+
 seam_rc seam_dispatch_pick(const seam_config *cfg, const struct seam_decision *d,
-                           seam_sensitivity s, const seam_health_table *health,
+                           seam_sensitivity s, const seam_health_table *health, unsigned flags,
                            const seam_backend_conf **out, char *why, size_t whylen);
 
 #endif

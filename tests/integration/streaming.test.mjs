@@ -277,6 +277,7 @@ describe('streaming through seam', { timeout: 180000 }, () => {
         assert.ok(rec.cancelSeenAt - abortedAt < 3000);
       } finally {
         fake.setScript(null);
+        fake.abortPending();
       }
     }
     await assertAlive(s);
@@ -294,6 +295,7 @@ describe('streaming through seam', { timeout: 180000 }, () => {
       await waitUntil(() => rec.cancelSeen, { timeoutMs: 3000, what: 'local upstream to see the connection closed' });
     } finally {
       s.local.setScript(null);
+      s.local.abortPending(); // if seam did not cancel, do not leave it waiting
     }
     await assertAlive(s);
   });

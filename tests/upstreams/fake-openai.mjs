@@ -234,6 +234,19 @@ export async function startFakeOpenAI(opts = {}) {
         waiters.push(w);
       });
     },
+    /** Destroys the connections of requests still unanswered (hung or slow), so a
+     *  test that left one behind does not hold up the next. Returns how many. */
+    abortPending() {
+      let n = 0;
+      for (const r of requests) {
+        if (!r.completed && !r.clientClosed && r._res) {
+          r.resetByFake = true;
+          r._res.socket?.destroy();
+          n++;
+        }
+      }
+      return n;
+    },
     reset() {
       requests.length = 0;
       violations.length = 0;
@@ -322,6 +335,7 @@ export async function startFakeOpenAI(opts = {}) {
           rec.parseError = String(e.message);
         }
       }
+      Object.defineProperty(rec, '_res', { value: res, enumerable: false });
       res.on('error', () => {});
       res.on('close', () => {
         rec.clientClosed = true;

@@ -1,0 +1,333 @@
+#!/usr/bin/env bash
+# bench/run.sh: the added-latency benchmark of seam (issue 2).
+#
+# Builds seam (the top-level Makefile's default flags, -O2 -g) and the bench
+# tools, starts the fake upstream and seam on 127.0.0.1 (ephemeral ports), and
+# runs each scenario alternately against two targets:
+#   direct  loadgen -> upstream
+#   seam    loadgen -> seam -> upstream
+# for REPS repetitions (the order flips every repetition), then writes
+# bench/REPORT.md: machine, versions, method, commands, and per scenario the
+# medians across repetitions with their spread, the added latency (seam -
+# direct, paired per repetition) and the ratio seam/direct, seam's memory,
+# and every error, crash or stall seen. Raw results stay in bench/out/.
+#
+# Environment: REPS (default 5), DUR (seconds per run, default 4), RATE_DUR
+# (seconds for the fixed-rate scenario, default 6), WARM (default 1),
+# REPORT (output file, default bench/REPORT.md), SEAM_BIN (a prebuilt binary
+# to measure instead of building ../seam).
+# Traffic goes to 127.0.0.1 only. Total time is about four minutes.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+REPS=${REPS:-5}
+DUR=${DUR:-4}
+RATE_DUR=${RATE_DUR:-6}
+WARM=${WARM:-1}
+REPORT=${REPORT:-REPORT.md}
+UP_THREADS=2
+SEAM_WORKERS=2
+CHUNKS=16
+
+die() { echo "run.sh: $*" >&2; exit 1; }
+command -v jq >/dev/null || die "jq is needed (apt-get install jq)"
+
+# Writes $REPORT from the files a run left in directory $1.
+write_report() {
+    jq -n -r --slurpfile meta "$1/meta.json" --slurpfile results_in "$1/results.jsonl" \
+        --slurpfile events "$1/events.jsonl" --slurpfile wrk "$1/wrk.jsonl" -f report.jq >"$REPORT"
+}
+if [ "${1:-}" = --report ]; then # regenerate the report from an earlier run
+    [ -f "${2:-}/meta.json" ] || die "usage: run.sh [--report bench/out/<run>]"
+    write_report "$2"
+    echo "run.sh: wrote bench/$REPORT"
+    exit 0
+fi
+command -v curl >/dev/null || die "curl is needed (apt-get install curl)"
+
+T_START=$(date +%s)
+OUT=out/$(date -u +%Y%m%dT%H%M%SZ)
+mkdir -p "$OUT"
+echo "run.sh: results in bench/$OUT"
+
+make -s all
+if [ -z "${SEAM_BIN:-}" ]; then
+    make -s -C .. seam || die "seam does not build (make -C .. seam)"
+    SEAM_BIN=../seam
+fi
+
+UP_PID=""
+SEAM_PID=""
+cleanup() {
+    [ -n "$SEAM_PID" ] && kill "$SEAM_PID" 2>/dev/null || true
+    [ -n "$UP_PID" ] && kill "$UP_PID" 2>/dev/null || true
+    wait 2>/dev/null || true
+}
+trap cleanup EXIT
+
+# Waits up to $2 seconds for a file to contain a line matching $1.
+wait_for_line() {
+    local pattern=$1 file=$2 secs=$3 i
+    for ((i = 0; i < secs * 100; i++)); do
+        grep -q -- "$pattern" "$file" 2>/dev/null && return 0
+        sleep 0.01
+    done
+    return 1
+}
+
+# ---- upstream ------------------------------------------------------------
+./upstream --port 0 --threads "$UP_THREADS" --chunks "$CHUNKS" >"$OUT/upstream.out" 2>&1 &
+UP_PID=$!
+wait_for_line '^listening ' "$OUT/upstream.out" 5 || die "upstream did not start: $(cat "$OUT/upstream.out")"
+UP_PORT=$(awk '/^listening /{print $2; exit}' "$OUT/upstream.out")
+DIRECT_URL="http://127.0.0.1:$UP_PORT/v1/chat/completions"
+
+# ---- seam ----------------------------------------------------------------
+cat >"$OUT/seam.yaml" <<EOF
+listen: 127.0.0.1:0
+workers: $SEAM_WORKERS
+limits: { max_body_bytes: 33554432, request_timeout_ms: 600000 }
+backends:
+  - name: bench-local
+    provider: openai
+    url: http://127.0.0.1:$UP_PORT
+    location: local
+    models: [bench-model]
+    context_window: 262144
+pools:
+  local: [bench-local]
+policy:
+  rules:
+    - { name: sensitive-stays-local, when: { sensitivity: [internal, regulated] }, route: local }
+    - { name: high-volume-stays-local, when: { tokens_gt: 64000 }, route: local }
+  default: local
+EOF
+
+SEAM_STARTS=0
+SEAM_URL=""
+EVENTS="$OUT/events.jsonl" # crashes, restarts, failed checks: one JSON object a line
+: >"$EVENTS"
+event() { jq -nc --arg kind "$1" --arg detail "$2" '{kind:$kind, detail:$detail}' >>"$EVENTS"; }
+
+start_seam() {
+    SEAM_STARTS=$((SEAM_STARTS + 1))
+    local log="$OUT/seam.$SEAM_STARTS.log"
+    "$SEAM_BIN" serve -c "$OUT/seam.yaml" 2>"$log" >/dev/null &
+    SEAM_PID=$!
+    if ! wait_for_line '"msg":"listening"' "$log" 10; then
+        event seam-start "seam did not log \"listening\" within 10 s; log tail: $(tail -c 600 "$log")"
+        return 1
+    fi
+    local listen
+    listen=$(jq -rR 'fromjson? | select(.msg == "listening") | .listen' "$log" | head -n 1)
+    [ -n "$listen" ] || { event seam-start "no listen address in the log"; return 1; }
+    SEAM_URL="http://$listen/v1/chat/completions"
+}
+
+# CPU accounting, in clock ticks: "busy total steal seam upstream". Busy is
+# every non-idle tick of the machine; seam and upstream are their processes'
+# user + system ticks (all threads).
+proc_ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
+cpu_snapshot() {
+    local busy_total
+    busy_total=$(awk '/^cpu /{b = $2 + $3 + $4 + $7 + $8 + $9; print b, b + $5 + $6, $9; exit}' /proc/stat)
+    echo "$busy_total $( [ -n "$SEAM_PID" ] && proc_ticks "$SEAM_PID" || echo 0) $(proc_ticks "$UP_PID")"
+}
+
+seam_alive() { [ -n "$SEAM_PID" ] && kill -0 "$SEAM_PID" 2>/dev/null; }
+
+# VmRSS and VmHWM of seam in kB, as a JSON object.
+seam_mem() {
+    jq -nc --argjson rss "$(awk '/^VmRSS/{print $2}' "/proc/$SEAM_PID/status")" \
+        --argjson hwm "$(awk '/^VmHWM/{print $2}' "/proc/$SEAM_PID/status")" '{rss_kb:$rss, hwm_kb:$hwm}'
+}
+
+start_seam || die "seam did not start; see bench/$OUT/seam.1.log"
+sleep 0.5
+MEM_IDLE=$(seam_mem)
+
+# ---- smoke test: one request of each kind, headers kept for the report ---
+BODY="$OUT/smoke.json"
+printf '{"model":"auto","messages":[{"role":"user","content":"hello"}],"max_tokens":16}' >"$BODY"
+smoke() { # $1 = url, $2 = name, $3 = extra jq filter for the body
+    local code
+    code=$(curl -sS --noproxy '*' -m 10 -o "$OUT/smoke.$2.body" -D "$OUT/smoke.$2.headers" \
+        -w '%{http_code}' -H 'Content-Type: application/json' -H 'X-Seam-Sensitivity: internal' \
+        --data-binary @"$3" "$1" 2>&1) || code="curl failed: $code"
+    echo "$code"
+}
+jq -c '. + {stream:true, stream_options:{include_usage:true}}' "$BODY" >"$OUT/smoke-stream.json"
+SMOKE_NS=$(smoke "$SEAM_URL" nonstream "$BODY")
+SMOKE_ST=$(smoke "$SEAM_URL" stream "$OUT/smoke-stream.json")
+[ "$SMOKE_NS" = 200 ] || event smoke "non-stream request through seam: status $SMOKE_NS: $(head -c 300 "$OUT/smoke.nonstream.body" 2>/dev/null)"
+[ "$SMOKE_ST" = 200 ] || event smoke "stream request through seam: status $SMOKE_ST: $(head -c 300 "$OUT/smoke.stream.body" 2>/dev/null)"
+if [ "$SMOKE_ST" = 200 ] && ! tail -c 20 "$OUT/smoke.stream.body" | grep -q 'data: \[DONE\]'; then
+    event smoke "stream through seam does not end with data: [DONE]"
+fi
+SMOKE_HEADERS=$(grep -i '^x-seam-' "$OUT/smoke.nonstream.headers" 2>/dev/null | tr -d '\r' | paste -sd ';' - || true)
+
+# ---- scenarios -----------------------------------------------------------
+# name|title|loadgen arguments (the URL is added per target)
+SCENARIOS=(
+    "nonstream-c1|Non-stream, 1 KB prompt, closed loop, 1 connection|--prompt-bytes 1024 --concurrency 1 --duration $DUR"
+    "nonstream-r1000|Non-stream, 1 KB prompt, open loop at 1000 req/s|--prompt-bytes 1024 --rate 1000 --spin-us 100 --duration $RATE_DUR"
+    "stream-c1|Stream (16 chunks + usage), 1 KB prompt, closed loop, 1 connection|--prompt-bytes 1024 --stream --concurrency 1 --duration $DUR"
+    "nonstream-c64|Maximum throughput: non-stream, 1 KB prompt, closed loop, 64 connections|--prompt-bytes 1024 --concurrency 64 --threads 2 --duration $DUR"
+)
+# Targets, each a way to reach the same upstream. "direct" is the floor every
+# other target is compared with; a new one (nginx, another gateway) needs a
+# line in target_url and, if it is a process, in ensure_target.
+TARGETS=(direct seam)
+ensure_target() { # restarts a target process that died (the death is recorded)
+    if [ "$1" = seam ] && ! seam_alive; then
+        event seam-restart "seam was not running before a run; restarting"
+        start_seam || true
+    fi
+}
+target_url() {
+    case $1 in
+    direct) echo "$DIRECT_URL" ;;
+    seam) echo "$SEAM_URL" ;;
+    esac
+}
+RESULTS="$OUT/results.jsonl"
+: >"$RESULTS"
+
+run_one() { # $1 scenario name, $2 target, $3 rep, $4 args
+    local url f rc=0
+    f="$OUT/$1.$2.$3.json"
+    ensure_target "$2"
+    url=$(target_url "$2")
+    local before after
+    before=$(cpu_snapshot)
+    # shellcheck disable=SC2086
+    timeout $((DUR + RATE_DUR + WARM + 30)) ./loadgen --url "$url" --warmup "$WARM" $4 \
+        --label "$1/$2/$3" >"$f" 2>"$f.err" || rc=$?
+    after=$(cpu_snapshot)
+    if [ $rc -ne 0 ] || ! jq -e . "$f" >/dev/null 2>&1; then
+        event loadgen "$1 $2 rep $3: loadgen exit $rc: $(head -c 300 "$f.err")"
+        return
+    fi
+    if [ "$2" = seam ] && ! seam_alive; then
+        local st=0
+        wait "$SEAM_PID" || st=$?
+        event seam-crash "seam exited (status $st) during $1 rep $3; log tail: $(tail -c 600 "$OUT/seam.$SEAM_STARTS.log")"
+        SEAM_PID=""
+    fi
+    local errs
+    errs=$(jq -r '.errors' "$f")
+    [ "$errs" = 0 ] || event errors "$1 $2 rep $3: $errs errors, first: $(jq -r '.first_error' "$f")"
+    # Where the machine's CPU went during the run, in % of one CPU: the load
+    # generator, seam, the upstream, everything else (other processes, the
+    # kernel's own work), and time stolen by the hypervisor.
+    local tck
+    tck=$(getconf CLK_TCK)
+    jq -c --arg s "$1" --arg t "$2" --argjson r "$3" --arg b "$before" --arg a "$after" --argjson hz "$tck" '
+        ($b | split(" ") | map(tonumber)) as $x | ($a | split(" ") | map(tonumber)) as $y
+        | (($y[1] - $x[1]) / $hz) as $wall_cpu_s
+        | (if $t == "seam" then ($y[3] - $x[3]) / $hz else 0 end) as $seam_s
+        | (($y[4] - $x[4]) / $hz) as $up_s
+        | (($y[0] - $x[0]) / $hz) as $busy_s
+        | {scenario:$s, target:$t, rep:$r, result:.,
+           cpu: {seconds_all_cpus: $wall_cpu_s, busy_s: $busy_s, steal_s: (($y[2] - $x[2]) / $hz),
+                 loadgen_s: .cpu_s, seam_s: $seam_s, upstream_s: $up_s,
+                 other_s: ([$busy_s - .cpu_s - $seam_s - $up_s, 0] | max),
+                 seam_us_per_request: (if $t == "seam" and .ok_total > 0 then $seam_s * 1e6 / .ok_total else null end)}}' \
+        "$f" >>"$RESULTS"
+}
+
+for ((rep = 1; rep <= REPS; rep++)); do
+    for sc in "${SCENARIOS[@]}"; do
+        IFS='|' read -r name _ args <<<"$sc"
+        # Odd repetitions run the targets in order, even ones in reverse.
+        order=("${TARGETS[@]}")
+        if ((rep % 2 == 0)); then
+            order=()
+            for ((i = ${#TARGETS[@]} - 1; i >= 0; i--)); do order+=("${TARGETS[$i]}"); done
+        fi
+        for target in "${order[@]}"; do
+            echo "run.sh: rep $rep/$REPS $name $target"
+            run_one "$name" "$target" "$rep" "$args"
+        done
+    done
+done
+
+# ---- cross-check with wrk (a different client) for throughput -------------
+WRK="$OUT/wrk.jsonl"
+: >"$WRK"
+if command -v wrk >/dev/null; then
+    cat >"$OUT/wrk.lua" <<EOF
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["X-Seam-Sensitivity"] = "internal"
+wrk.body = '{"model":"auto","messages":[{"role":"system","content":"You are a helpful assistant."},{"role":"user","content":"$(head -c 1024 /dev/zero | tr '\0' 'a')"}],"max_tokens":16}'
+EOF
+    for target in "${TARGETS[@]}"; do
+        ensure_target "$target"
+        url=$(target_url "$target")
+        timeout $((DUR + 20)) wrk -t2 -c64 -d"${DUR}s" --latency -s "$OUT/wrk.lua" "$url" >"$OUT/wrk.$target.txt" 2>&1 || true
+        rps=$(awk '/^Requests\/sec:/{print $2}' "$OUT/wrk.$target.txt")
+        non2xx=$(awk '/Non-2xx/{print $NF}' "$OUT/wrk.$target.txt")
+        sockerr=$(grep -o 'Socket errors:.*' "$OUT/wrk.$target.txt" || true)
+        p50=$(awk '$1=="50%"{print $2}' "$OUT/wrk.$target.txt")
+        p99=$(awk '$1=="99%"{print $2}' "$OUT/wrk.$target.txt")
+        jq -nc --arg t "$target" --arg rps "${rps:-0}" --arg n "${non2xx:-0}" --arg se "$sockerr" \
+            --arg p50 "$p50" --arg p99 "$p99" \
+            '{target:$t, rps:($rps|tonumber), non2xx:($n|tonumber), socket_errors:$se, p50:$p50, p99:$p99}' >>"$WRK"
+        [ "${non2xx:-0}" = 0 ] || event errors "wrk $target: $non2xx non-2xx responses"
+    done
+fi
+
+# ---- memory after load, shutdown -----------------------------------------
+MEM_AFTER='null'
+if seam_alive; then
+    MEM_AFTER=$(seam_mem)
+    kill -TERM "$SEAM_PID"
+    st=0
+    for ((i = 0; i < 1000; i++)); do kill -0 "$SEAM_PID" 2>/dev/null || break; sleep 0.01; done
+    if kill -0 "$SEAM_PID" 2>/dev/null; then
+        event shutdown "seam still running 10 s after SIGTERM"
+        kill -KILL "$SEAM_PID" 2>/dev/null || true
+    fi
+    wait "$SEAM_PID" 2>/dev/null || st=$?
+    [ "$st" = 0 ] || event shutdown "seam exited with status $st after SIGTERM"
+    SEAM_PID=""
+fi
+kill "$UP_PID" 2>/dev/null || true
+wait "$UP_PID" 2>/dev/null || true
+UP_PID=""
+
+# seam log lines above info level, counted by message
+LOGLEVELS=$(cat "$OUT"/seam.*.log | jq -cR 'fromjson? | select(.level == "warn" or .level == "error") | {level, msg}' |
+    jq -sc 'group_by([.level, .msg]) | map({level: .[0].level, msg: .[0].msg, count: length})')
+
+# ---- report --------------------------------------------------------------
+scen_json=$(for sc in "${SCENARIOS[@]}"; do
+    IFS='|' read -r name title args <<<"$sc"
+    jq -nc --arg n "$name" --arg t "$title" --arg a "$args" '{name:$n, title:$t, args:$a}'
+done | jq -sc .)
+
+cpu=$(awk -F': ' '/^model name/{print $2; exit}' /proc/cpuinfo)
+mem_total=$(awk '/^MemTotal/{printf "%.1f GiB", $2/1048576}' /proc/meminfo)
+commit=$(git -C .. rev-parse --short HEAD 2>/dev/null || echo unknown)
+dirty=$(git -C .. status --porcelain -- src Makefile 2>/dev/null | head -c 1)
+T_END=$(date +%s)
+
+jq -n \
+    --arg date "$(date -u +%Y-%m-%dT%H:%MZ)" \
+    --arg nproc "$(nproc)" --arg cpu "$cpu" --arg kernel "$(uname -sr)" --arg mem "$mem_total" \
+    --arg os "$(. /etc/os-release 2>/dev/null && echo "$PRETTY_NAME")" \
+    --arg cc "$(cc --version | head -n 1)" \
+    --arg libevent "$(pkg-config --modversion libevent)" --arg libcurl "$(pkg-config --modversion libcurl)" \
+    --arg wrkver "$(wrk -v 2>&1 | head -n 1 | awk '{print $1, $2}')" \
+    --arg commit "$commit${dirty:+ (with uncommitted changes in src/)}" \
+    --arg reps "$REPS" --arg dur "$DUR" --arg rate_dur "$RATE_DUR" --arg warm "$WARM" \
+    --arg up_threads "$UP_THREADS" --arg workers "$SEAM_WORKERS" --arg chunks "$CHUNKS" \
+    --arg smoke_ns "$SMOKE_NS" --arg smoke_st "$SMOKE_ST" --arg smoke_headers "$SMOKE_HEADERS" \
+    --arg seam_yaml "$(cat "$OUT/seam.yaml")" --arg out "bench/$OUT" \
+    --arg elapsed "$((T_END - T_START))" --arg starts "$SEAM_STARTS" \
+    --argjson mem_idle "$MEM_IDLE" --argjson mem_after "$MEM_AFTER" \
+    --argjson scenarios "$scen_json" --argjson loglevels "${LOGLEVELS:-[]}" \
+    '$ARGS.named' >"$OUT/meta.json"
+write_report "$OUT"
+echo "run.sh: wrote bench/$REPORT in $((T_END - T_START)) s"

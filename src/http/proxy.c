@@ -1,0 +1,705 @@
+/*
+ * One completion request, from the client's bytes to the upstream and back.
+ *
+ * The exchange lives in its own arena. It ends in exactly one place,
+ * exchange_finish(), which logs it, unhooks it from the client connection,
+ * cancels any upstream transfer and frees the arena. Errors before the first
+ * byte of a stream are ordinary HTTP errors in OpenAI's shape; after it, they
+ * are an SSE error event followed by [DONE], never a silently cut stream.
+ *
+ * A client that hangs up is noticed through the connection's close callback.
+ * libevent detaches the unfinished request from the dying connection, so the
+ * request becomes ours to free; the exchange is finished from a zero-delay
+ * timer rather than inside libevent's callback.
+ */
+#include "http/proxy.h"
+#include "api/openai.h"
+#include "core/alloc.h"
+#include "core/log.h"
+#include "policy/decide.h"
+#include "policy/task.h"
+#include "providers/provider.h"
+#include "upstream/dispatch.h"
+
+#include <errno.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/keyvalq_struct.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#define UPSTREAM_MAX_BODY  (256u << 20) /* a whole (non-stream) answer */
+#define UPSTREAM_MAX_ERROR (1u << 20)   /* an error body we read for its message */
+#define CONNECT_TIMEOUT_MS 10000L
+
+enum up_mode { MODE_NONE = 0, MODE_SSE, MODE_WHOLE, MODE_ERROR };
+
+struct seam_exchange {
+    seam_exchange *prev, *next; /* seam_worker.exchanges */
+    seam_worker *w;
+    const seam_config *cfg;
+    struct evhttp_request *req; /* NULL once libevent has freed it */
+    struct evhttp_connection *conn;
+    seam_arena *arena;
+    char id[32];
+    const char *path;
+    seam_req *creq;
+    seam_task task;
+    seam_decision d;
+    bool decided;
+    const seam_backend_conf *backend;
+    const seam_provider *prov;
+    const char *model_sent;
+    seam_transfer *t;
+    enum up_mode mode;
+    long up_status;
+    seam_buf upbody;
+    seam_provider_stream *pstream;
+    seam_openai_writer writer;
+    seam_buf out;
+    struct evbuffer *chunk;
+    struct event *watch; /* notices the client hanging up while we wait */
+    bool reply_started, client_gone, finished, stream_failed;
+    bool reply_sent; /* the last byte is queued: on_reply_written ends the count */
+    char failure[256]; /* set when seam aborted the transfer: why */
+    int status;
+    const char *err_code;
+    seam_usage usage;
+    bool have_usage;
+    struct timespec t0;
+    double ttfb_ms;
+};
+
+static double ms_since(const struct timespec *t0)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (double)(now.tv_sec - t0->tv_sec) * 1e3 + (double)(now.tv_nsec - t0->tv_nsec) / 1e6;
+}
+
+/* ---- recording ---- */
+
+static void exchange_log(seam_exchange *ex)
+{
+    json_t *o = json_pack("{s:s, s:s, s:s, s:i, s:f}", "msg", "request", "id", ex->id, "path",
+                          ex->path, "status", ex->status, "ms", ms_since(&ex->t0));
+    if (!o)
+        return;
+    if (ex->creq) {
+        json_object_set_new(o, "stream", json_boolean(ex->creq->stream));
+        json_object_set_new(o, "kind", json_string(seam_kind_name(ex->task.kind)));
+        json_object_set_new(o, "sensitivity",
+                            json_string(seam_sensitivity_name(ex->task.sensitivity)));
+        json_object_set_new(o, "complexity",
+                            json_string(seam_complexity_name(ex->task.complexity)));
+        json_object_set_new(o, "tokens_est", json_integer((json_int_t)ex->task.tokens));
+    }
+    if (ex->decided) {
+        json_object_set_new(o, "rule", json_string(ex->d.rule));
+        if (ex->d.pool)
+            json_object_set_new(o, "route", json_string(ex->d.pool->name));
+        if (ex->d.rerouted)
+            json_object_set_new(o, "rerouted", json_string("clearance"));
+    }
+    if (ex->backend)
+        json_object_set_new(o, "backend", json_string(ex->backend->name));
+    if (ex->up_status)
+        json_object_set_new(o, "upstream_status", json_integer(ex->up_status));
+    if (ex->ttfb_ms > 0)
+        json_object_set_new(o, "ttfb_ms", json_real(ex->ttfb_ms));
+    if (ex->have_usage) {
+        json_object_set_new(o, "input_tokens", json_integer(ex->usage.input));
+        json_object_set_new(o, "output_tokens", json_integer(ex->usage.output));
+    }
+    if (ex->err_code)
+        json_object_set_new(o, "error", json_string(ex->err_code));
+    if (ex->client_gone)
+        json_object_set_new(o, "client_gone", json_true());
+    seam_log_json(SEAM_LOG_INFO, o);
+}
+
+/* The only function that ends an exchange and frees its memory. */
+static void exchange_finish(seam_exchange *ex)
+{
+    if (ex->finished)
+        return;
+    ex->finished = true;
+    seam_worker *w = ex->w;
+    if (ex->t) {
+        seam_transfer_cancel(ex->t);
+        ex->t = NULL;
+    }
+    if (ex->watch)
+        event_free(ex->watch);
+    ex->watch = NULL;
+    if (!ex->client_gone && ex->conn)
+        evhttp_connection_set_closecb(ex->conn, NULL, NULL);
+    if (ex->client_gone && ex->req)
+        evhttp_request_free(ex->req); /* detached by libevent: ours to free */
+    exchange_log(ex);
+    if (ex->prev)
+        ex->prev->next = ex->next;
+    else
+        w->exchanges = ex->next;
+    if (ex->next)
+        ex->next->prev = ex->prev;
+    if (ex->chunk)
+        evbuffer_free(ex->chunk);
+    seam_buf_free(&ex->upbody);
+    seam_buf_free(&ex->out);
+    bool sent = ex->reply_sent;
+    seam_arena_free(ex->arena);
+    /* A reply still being written keeps the request in flight until it is
+     * on the wire, so that a draining worker does not cut it off. */
+    if (!sent)
+        seam_worker_request_done(w);
+}
+
+static void on_reply_written(struct evhttp_request *req, void *arg)
+{
+    seam_worker_request_done(arg);
+}
+
+/* ---- replies ---- */
+
+static void add_route_headers(seam_exchange *ex, struct evkeyvalq *h)
+{
+    if (!ex->decided)
+        return;
+    if (ex->d.pool)
+        evhttp_add_header(h, "X-Seam-Route", ex->d.pool->name);
+    if (ex->backend)
+        evhttp_add_header(h, "X-Seam-Backend", ex->backend->name);
+    evhttp_add_header(h, "X-Seam-Rule", ex->d.rule);
+    evhttp_add_header(h, "X-Seam-Reason", ex->d.reason);
+    if (ex->d.rerouted)
+        evhttp_add_header(h, "X-Seam-Rerouted", "clearance");
+}
+
+static void unhook_client(seam_exchange *ex)
+{
+    if (ex->watch)
+        event_free(ex->watch);
+    ex->watch = NULL;
+    if (ex->conn)
+        evhttp_connection_set_closecb(ex->conn, NULL, NULL);
+    ex->conn = NULL;
+}
+
+/* Sends a complete JSON answer and ends the exchange. */
+static void reply_json(seam_exchange *ex, int status, const char *body, size_t len)
+{
+    ex->status = status;
+    if (!ex->client_gone && ex->req) {
+        struct evkeyvalq *h = evhttp_request_get_output_headers(ex->req);
+        evhttp_add_header(h, "Content-Type", "application/json");
+        evhttp_add_header(h, "X-Seam-Request-Id", ex->id);
+        add_route_headers(ex, h);
+        if (ex->w->draining)
+            evhttp_add_header(h, "Connection", "close");
+        struct evbuffer *b = evbuffer_new();
+        if (b)
+            evbuffer_add(b, body, len);
+        unhook_client(ex);
+        ex->reply_sent = true;
+        evhttp_send_reply(ex->req, status, NULL, b);
+        if (b)
+            evbuffer_free(b);
+    }
+    exchange_finish(ex);
+}
+
+/* Pushes pending stream bytes to the client, starting the reply first. */
+static void flush_stream(seam_exchange *ex)
+{
+    if (ex->out.len == 0 || ex->client_gone || !ex->req)
+        return;
+    if (!ex->reply_started) {
+        struct evkeyvalq *h = evhttp_request_get_output_headers(ex->req);
+        evhttp_add_header(h, "Content-Type", "text/event-stream");
+        evhttp_add_header(h, "Cache-Control", "no-cache");
+        evhttp_add_header(h, "X-Seam-Request-Id", ex->id);
+        add_route_headers(ex, h);
+        if (ex->w->draining)
+            evhttp_add_header(h, "Connection", "close");
+        ex->status = 200;
+        ex->reply_started = true;
+        evhttp_send_reply_start(ex->req, 200, "OK");
+    }
+    evbuffer_add(ex->chunk, ex->out.data, ex->out.len);
+    evhttp_send_reply_chunk(ex->req, ex->chunk);
+    seam_buf_reset(&ex->out);
+}
+
+static void end_stream(seam_exchange *ex)
+{
+    seam_openai_writer_end(&ex->writer, &ex->out);
+    flush_stream(ex);
+    if (!ex->client_gone && ex->req) {
+        unhook_client(ex);
+        ex->reply_sent = true;
+        evhttp_send_reply_end(ex->req);
+    }
+    exchange_finish(ex);
+}
+
+/* Reports an error in OpenAI's shape: an HTTP error before the stream
+ * started, an SSE error event and [DONE] after. Ends the exchange. */
+static void reply_error(seam_exchange *ex, int status, const char *type, const char *code,
+                        const char *param, const char *msg)
+{
+    if (!ex->err_code)
+        ex->err_code = code;
+    if (ex->reply_started) {
+        ex->stream_failed = true;
+        seam_openai_writer_error(&ex->writer, msg, type, code, &ex->out);
+        end_stream(ex);
+        return;
+    }
+    const char *body = seam_api_openai_error(ex->arena, msg, type, param, code);
+    reply_json(ex, status, body, strlen(body));
+}
+
+/* ---- upstream events ---- */
+
+static int on_stream_event(void *ctx, const seam_event *ev)
+{
+    seam_exchange *ex = ctx;
+    if (ev->type == SEAM_EV_USAGE) {
+        ex->usage = ev->usage;
+        ex->have_usage = true;
+    }
+    if (ev->type == SEAM_EV_ERROR && !ex->reply_started) {
+        /* The upstream failed before anything reached the client: answer
+         * with a proper HTTP error instead of a stream. */
+        snprintf(ex->failure, sizeof(ex->failure), "backend %s reported an error: %.*s",
+                 ex->backend->name, (int)(ev->text_len > 180 ? 180 : ev->text_len), ev->text);
+        return -1;
+    }
+    if (ev->type == SEAM_EV_ERROR)
+        ex->stream_failed = true;
+    return seam_openai_writer_event(&ex->writer, ev, &ex->out) == SEAM_OK ? 0 : -1;
+}
+
+static int on_upstream_data(void *ctx, seam_transfer *t, const char *p, size_t n)
+{
+    seam_exchange *ex = ctx;
+    char err[200];
+    if (ex->mode == MODE_NONE) {
+        ex->up_status = seam_transfer_status(t);
+        ex->ttfb_ms = ms_since(&ex->t0);
+        const char *ct = seam_transfer_header(t, "content-type");
+        if (ex->up_status < 200 || ex->up_status >= 300) {
+            ex->mode = MODE_ERROR;
+            seam_buf_init(&ex->upbody, UPSTREAM_MAX_ERROR);
+        } else if (ex->creq->stream && ct && strncmp(ct, "text/event-stream", 17) == 0) {
+            ex->mode = MODE_SSE;
+            ex->pstream = ex->prov->stream_new(ex->arena);
+            if (!ex->pstream)
+                return -1;
+        } else {
+            /* A whole answer, asked for or not (some servers ignore
+             * "stream"); it is re-streamed to a streaming client. */
+            ex->mode = MODE_WHOLE;
+            seam_buf_init(&ex->upbody, UPSTREAM_MAX_BODY);
+        }
+    }
+    if (ex->mode == MODE_ERROR) {
+        seam_buf_append(&ex->upbody, p, n); /* past the bound: keep what we have */
+        return 0;
+    }
+    if (ex->mode == MODE_WHOLE) {
+        if (seam_buf_append(&ex->upbody, p, n) != SEAM_OK) {
+            snprintf(ex->failure, sizeof(ex->failure), "backend %s answer exceeds %u bytes",
+                     ex->backend->name, UPSTREAM_MAX_BODY);
+            return -1;
+        }
+        return 0;
+    }
+    seam_event_sink sink = {on_stream_event, ex};
+    seam_rc rc = ex->prov->stream_feed(ex->pstream, p, n, &sink, err, sizeof(err));
+    flush_stream(ex);
+    if (rc != SEAM_OK) {
+        if (!ex->failure[0])
+            snprintf(ex->failure, sizeof(ex->failure), "backend %s: %s", ex->backend->name,
+                     rc == SEAM_ERR_CANCELLED ? "stream aborted" : err);
+        return -1;
+    }
+    return 0;
+}
+
+/* Maps an upstream HTTP error to what the client sees. Client-caused
+ * statuses pass through; credentials and routing problems of the gateway's
+ * own configuration become 502, since the client cannot fix them. */
+static void reply_upstream_status(seam_exchange *ex, seam_transfer *t)
+{
+    char msg[200], text[320];
+    long s = ex->up_status;
+    ex->prov->error_message(ex->upbody.data ? ex->upbody.data : "", ex->upbody.len, msg,
+                            sizeof(msg));
+    int status = 502;
+    const char *type = "upstream_error", *code = "upstream_error";
+    if (s == 400 || s == 409 || s == 413 || s == 422) {
+        status = (int)s;
+        type = "invalid_request_error";
+        code = "upstream_rejected";
+    } else if (s == 429) {
+        status = 429;
+        type = "rate_limit_error";
+        code = "rate_limit_exceeded";
+        const char *ra = seam_transfer_header(t, "retry-after");
+        if (ra && ex->req && !ex->client_gone)
+            evhttp_add_header(evhttp_request_get_output_headers(ex->req), "Retry-After", ra);
+    } else if (s == 408 || s == 504) {
+        status = 504;
+        code = "upstream_timeout";
+    }
+    snprintf(text, sizeof(text), "backend %s answered HTTP %ld%s%s", ex->backend->name, s,
+             msg[0] ? ": " : "", msg);
+    reply_error(ex, status, type, code, NULL, text);
+}
+
+static void finish_whole(seam_exchange *ex)
+{
+    char err[200];
+    const char *body = ex->upbody.data ? ex->upbody.data : "";
+    if (ex->creq->stream) {
+        seam_event_sink sink = {on_stream_event, ex};
+        seam_rc rc = ex->prov->parse_response(body, ex->upbody.len, ex->arena, &sink, err,
+                                              sizeof(err));
+        if (rc != SEAM_OK || ex->failure[0]) {
+            reply_error(ex, 502, "upstream_error", "upstream_error", NULL,
+                        ex->failure[0] ? ex->failure : err);
+            return;
+        }
+        end_stream(ex);
+        return;
+    }
+    seam_openai_collector *c =
+        seam_openai_collector_new(ex->arena, ex->writer.id, ex->writer.model);
+    if (!c) {
+        reply_error(ex, 500, "server_error", "out_of_memory", NULL, "out of memory");
+        return;
+    }
+    seam_event_sink sink = {seam_openai_collector_event, c};
+    seam_rc rc = ex->prov->parse_response(body, ex->upbody.len, ex->arena, &sink, err, sizeof(err));
+    const seam_event *uerr = seam_openai_collector_error(c);
+    if (rc == SEAM_OK && uerr) {
+        snprintf(err, sizeof(err), "backend %s reported an error: %s", ex->backend->name,
+                 uerr->text);
+        rc = SEAM_ERR_UPSTREAM;
+    } else if (rc == SEAM_OK && !seam_openai_collector_complete(c)) {
+        snprintf(err, sizeof(err), "backend %s answer has no finish reason", ex->backend->name);
+        rc = SEAM_ERR_UPSTREAM;
+    }
+    if (rc != SEAM_OK) {
+        char text[260];
+        snprintf(text, sizeof(text), "%s", err);
+        reply_error(ex, 502, "upstream_error", "upstream_error", NULL, text);
+        return;
+    }
+    const seam_usage *u = seam_openai_collector_usage(c);
+    if (u) {
+        ex->usage = *u;
+        ex->have_usage = true;
+    }
+    size_t len = 0;
+    char *out = seam_openai_collector_body(c, &len);
+    if (!out) {
+        reply_error(ex, 500, "server_error", "out_of_memory", NULL, "out of memory");
+        return;
+    }
+    reply_json(ex, 200, out, len);
+}
+
+static void on_upstream_done(void *ctx, seam_transfer *t, seam_rc rc, const char *error)
+{
+    seam_exchange *ex = ctx;
+    char text[300], err[200];
+    ex->t = NULL; /* freed by the client after this returns */
+    if (ex->client_gone) {
+        exchange_finish(ex);
+        return;
+    }
+    if (ex->failure[0]) {
+        reply_error(ex, 502, "upstream_error", "upstream_error", NULL, ex->failure);
+        return;
+    }
+    if (rc == SEAM_ERR_TIMEOUT) {
+        snprintf(text, sizeof(text), "backend %s did not answer within %llu ms", ex->backend->name,
+                 (unsigned long long)ex->cfg->limits.request_timeout_ms);
+        reply_error(ex, 504, "upstream_error", "upstream_timeout", NULL, text);
+        return;
+    }
+    if (rc != SEAM_OK) {
+        snprintf(text, sizeof(text), "backend %s failed: %s", ex->backend->name,
+                 error ? error : seam_rc_str(rc));
+        reply_error(ex, 502, "upstream_error", "upstream_unavailable", NULL, text);
+        return;
+    }
+    if (ex->mode == MODE_NONE)
+        ex->up_status = seam_transfer_status(t);
+    if (ex->up_status < 200 || ex->up_status >= 300) {
+        reply_upstream_status(ex, t);
+        return;
+    }
+    if (ex->mode == MODE_WHOLE) {
+        finish_whole(ex);
+        return;
+    }
+    if (ex->mode == MODE_NONE) {
+        snprintf(text, sizeof(text), "backend %s sent an empty answer", ex->backend->name);
+        reply_error(ex, 502, "upstream_error", "upstream_error", NULL, text);
+        return;
+    }
+    seam_event_sink sink = {on_stream_event, ex};
+    seam_rc erc = ex->prov->stream_end(ex->pstream, &sink, err, sizeof(err));
+    if (erc != SEAM_OK && !ex->stream_failed) {
+        snprintf(text, sizeof(text), "backend %s: %s", ex->backend->name,
+                 ex->failure[0] ? ex->failure : err);
+        reply_error(ex, 502, "upstream_error", "upstream_error", NULL, text);
+        return;
+    }
+    end_stream(ex);
+}
+
+/* ---- client hang-up ---- */
+
+static void finish_later(evutil_socket_t fd, short what, void *arg)
+{
+    exchange_finish(arg);
+}
+
+static void on_client_close(struct evhttp_connection *conn, void *arg)
+{
+    seam_exchange *ex = arg;
+    if (ex->watch)
+        event_free(ex->watch);
+    ex->watch = NULL;
+    ex->client_gone = true;
+    ex->conn = NULL;
+    /* An unfinished request is detached from the dying connection and left
+     * to us; one still attached is freed by libevent with the connection. */
+    if (ex->req && evhttp_request_get_connection(ex->req) != NULL)
+        ex->req = NULL;
+    if (ex->t) {
+        seam_transfer_cancel(ex->t); /* the upstream sees its connection close */
+        ex->t = NULL;
+    }
+    struct timeval now = {0, 0};
+    if (event_base_once(ex->w->base, -1, EV_TIMEOUT, finish_later, ex, &now) != 0)
+        exchange_finish(ex);
+}
+
+/* libevent stops reading a connection once its request is complete, so a
+ * client that hangs up while seam waits for the upstream would go unnoticed
+ * until the answer is written. This watcher peeks at the socket: end of
+ * file or an error means the client is gone, and closing the connection
+ * runs on_client_close, which cancels the upstream transfer. Bytes of a
+ * pipelined request only stop the watch. */
+static void on_client_readable(evutil_socket_t fd, short what, void *arg)
+{
+    seam_exchange *ex = arg;
+    char c;
+    ssize_t n = recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+        return;
+    event_free(ex->watch);
+    ex->watch = NULL;
+    if (n > 0 || !ex->conn)
+        return;
+    evhttp_connection_free(ex->conn); /* runs on_client_close */
+}
+
+static void watch_client(seam_exchange *ex)
+{
+    struct bufferevent *bev = evhttp_connection_get_bufferevent(ex->conn);
+    evutil_socket_t fd = bev ? bufferevent_getfd(bev) : -1;
+    if (fd < 0)
+        return;
+    ex->watch = event_new(ex->w->base, fd, EV_READ | EV_PERSIST, on_client_readable, ex);
+    if (ex->watch)
+        event_add(ex->watch, NULL);
+}
+
+/* ---- the request ---- */
+
+static int status_for_decision(seam_rc rc, const char **type, const char **code)
+{
+    if (rc == SEAM_ERR_NOT_FOUND) {
+        *type = "invalid_request_error";
+        *code = "model_not_found";
+        return 404;
+    }
+    *type = "permission_error";
+    *code = "clearance_violation";
+    return 403;
+}
+
+static seam_rc declare_from_headers(seam_exchange *ex, struct evkeyvalq *h, char *err, size_t n,
+                                    const char **param)
+{
+    static const struct {
+        const char *header, *key;
+    } fields[] = {{"X-Seam-Kind", "kind"},
+                  {"X-Seam-Sensitivity", "sensitivity"},
+                  {"X-Seam-Complexity", "complexity"}};
+    for (size_t i = 0; i < 3; i++) {
+        const char *v = evhttp_find_header(h, fields[i].header);
+        if (!v)
+            continue;
+        if (seam_task_declare(&ex->task, fields[i].key, v, fields[i].header, err, n) != SEAM_OK) {
+            *param = fields[i].header;
+            return SEAM_ERR_INVALID;
+        }
+    }
+    return SEAM_OK;
+}
+
+static void start(seam_exchange *ex)
+{
+    char err[300], why[400], text[600];
+    const char *param = NULL;
+    struct evbuffer *in = evhttp_request_get_input_buffer(ex->req);
+    size_t len = evbuffer_get_length(in);
+    if (len > ex->cfg->limits.max_body_bytes) {
+        snprintf(text, sizeof(text), "request body of %zu bytes exceeds the limit of %llu bytes",
+                 len, (unsigned long long)ex->cfg->limits.max_body_bytes);
+        reply_error(ex, 413, "invalid_request_error", "body_too_large", NULL, text);
+        return;
+    }
+    const char *body = len ? (const char *)evbuffer_pullup(in, -1) : "";
+    json_t *meta = NULL;
+    seam_rc rc = seam_api_openai_decode(ex->arena, body ? body : "", len, &ex->creq, &meta, err,
+                                        sizeof(err), &param);
+    if (rc != SEAM_OK) {
+        reply_error(ex, rc == SEAM_ERR_NOMEM ? 500 : 400, "invalid_request_error",
+                    rc == SEAM_ERR_NOMEM ? "out_of_memory" : "invalid_request", param, err);
+        return;
+    }
+    seam_task_init(&ex->task, ex->cfg);
+    if (declare_from_headers(ex, evhttp_request_get_input_headers(ex->req), err, sizeof(err),
+                             &param) != SEAM_OK ||
+        (meta && seam_task_declare_json(&ex->task, meta, err, sizeof(err)) != SEAM_OK)) {
+        reply_error(ex, 400, "invalid_request_error", "invalid_metadata", param ? param : "seam",
+                    err);
+        return;
+    }
+    seam_task_estimate(&ex->task, ex->creq);
+    ex->creq->task = ex->task;
+
+    seam_route_facts facts = {ex->creq->model, ex->creq->has_images, ex->creq->ntools > 0};
+    seam_policy_decide(ex->cfg, &ex->task, &facts, &ex->d);
+    ex->decided = ex->d.rc == SEAM_OK;
+    if (ex->d.rc != SEAM_OK) {
+        const char *type, *code;
+        int status = status_for_decision(ex->d.rc, &type, &code);
+        reply_error(ex, status, type, code, "model", ex->d.reason);
+        return;
+    }
+    rc = seam_dispatch_pick(ex->cfg, &ex->d, ex->task.sensitivity, ex->w->srv->health, 0,
+                            &ex->backend, why, sizeof(why));
+    if (rc != SEAM_OK) {
+        snprintf(text, sizeof(text), "no backend may serve this %s request in pool %s: %s",
+                 seam_sensitivity_name(ex->task.sensitivity),
+                 ex->d.pool ? ex->d.pool->name : "(none)", why);
+        reply_error(ex, 503, "no_backend", "no_allowed_backend", NULL, text);
+        return;
+    }
+    ex->prov = seam_provider_get(ex->backend->provider);
+    ex->model_sent = ex->d.pinned_model ? ex->d.pinned_model : ex->backend->models[0];
+    seam_openai_writer_init(&ex->writer, ex->arena, seam_arena_printf(ex->arena, "chatcmpl-%s", ex->id),
+                            ex->model_sent, ex->creq->include_usage);
+
+    const char *key = ex->backend->api_key_env && ex->backend->api_key_env[0]
+                          ? getenv(ex->backend->api_key_env)
+                          : NULL;
+    seam_upstream_call call = {0};
+    rc = ex->prov->build(ex->creq, ex->backend, ex->model_sent, key, ex->arena, &call, err,
+                         sizeof(err));
+    if (rc != SEAM_OK) {
+        seam_buf_free(&call.body);
+        reply_error(ex, rc == SEAM_ERR_NOMEM ? 500 : 400, "invalid_request_error",
+                    "untranslatable", NULL, err);
+        return;
+    }
+    seam_transfer_opts o = {
+        .url = call.url,
+        .method = "POST",
+        .body = call.body.data, /* ownership moves to the transfer */
+        .body_len = call.body.len,
+        .headers = call.headers,
+        .timeout_ms = (long)ex->cfg->limits.request_timeout_ms,
+        .connect_timeout_ms = CONNECT_TIMEOUT_MS < (long)ex->cfg->limits.request_timeout_ms
+                                  ? CONNECT_TIMEOUT_MS
+                                  : (long)ex->cfg->limits.request_timeout_ms,
+        .backend = ex->backend,
+        .sensitivity = ex->task.sensitivity,
+    };
+    static const seam_transfer_cbs cbs = {on_upstream_data, on_upstream_done};
+    ex->t = seam_upstream_start(ex->w->upstream, &o, &cbs, ex, &rc);
+    if (!ex->t) {
+        if (rc == SEAM_ERR_FORBIDDEN)
+            reply_error(ex, 503, "no_backend", "no_allowed_backend", NULL,
+                        "refused: the backend's clearance is below the request's sensitivity");
+        else
+            reply_error(ex, 500, "server_error", "out_of_memory", NULL, "out of memory");
+        return;
+    }
+    ex->conn = evhttp_request_get_connection(ex->req);
+    if (ex->conn) {
+        evhttp_connection_set_closecb(ex->conn, on_client_close, ex);
+        watch_client(ex);
+    }
+}
+
+void seam_proxy_chat(seam_worker *w, struct evhttp_request *req)
+{
+    seam_arena *a = seam_arena_new(16384);
+    seam_exchange *ex = a ? seam_arena_calloc(a, sizeof(*ex)) : NULL;
+    struct evbuffer *chunk = ex ? evbuffer_new() : NULL;
+    if (!chunk) {
+        seam_arena_free(a);
+        seam_http_reply_json(req, 500,
+                             "{\"error\":{\"message\":\"out of memory\",\"type\":\"server_error\","
+                             "\"param\":null,\"code\":\"out_of_memory\"}}",
+                             NULL);
+        return;
+    }
+    clock_gettime(CLOCK_MONOTONIC, &ex->t0);
+    ex->arena = a;
+    ex->chunk = chunk;
+    ex->w = w;
+    ex->cfg = w->cfg;
+    ex->req = req;
+    ex->path = "/v1/chat/completions";
+    evhttp_request_set_on_complete_cb(req, on_reply_written, w);
+    seam_buf_init(&ex->out, (size_t)-1);
+    seam_buf_init(&ex->upbody, UPSTREAM_MAX_BODY);
+    seam_worker_request_id(w, ex->id);
+    ex->next = w->exchanges;
+    if (ex->next)
+        ex->next->prev = ex;
+    w->exchanges = ex;
+    w->inflight++;
+    start(ex);
+}
+
+void seam_proxy_abort_all(seam_worker *w)
+{
+    while (w->exchanges) {
+        seam_exchange *ex = w->exchanges;
+        if (!ex->client_gone && ex->conn)
+            evhttp_connection_set_closecb(ex->conn, NULL, NULL);
+        ex->err_code = ex->err_code ? ex->err_code : "shutdown";
+        /* The request itself belongs to its connection, freed with the
+         * server; only detached ones are ours. */
+        if (!ex->client_gone)
+            ex->req = NULL;
+        ex->client_gone = true;
+        exchange_finish(ex);
+    }
+}

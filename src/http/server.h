@@ -1,0 +1,69 @@
+/*
+ * The HTTP front: worker threads, each with its own libevent loop, evhttp
+ * server on its own SO_REUSEPORT listening socket bound to the shared port,
+ * and libcurl multi handle. A request lives and dies on one worker. The main
+ * thread only starts workers, waits for SIGTERM/SIGINT and drains them.
+ */
+#ifndef SEAM_HTTP_SERVER_H
+#define SEAM_HTTP_SERVER_H
+
+#include "config/config.h"
+#include "core/rc.h"
+#include "upstream/client.h"
+#include "upstream/health.h"
+
+#include <event2/event.h>
+#include <event2/http.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+typedef struct seam_server seam_server;
+typedef struct seam_exchange seam_exchange;
+
+typedef struct seam_worker {
+    int id;
+    seam_server *srv;
+    const seam_config *cfg; /* the snapshot this worker serves */
+    struct event_base *base;
+    struct evhttp *http;
+    struct evhttp_bound_socket *bound;
+    seam_upstream *upstream;
+    struct event *wake;  /* main thread -> worker: start draining */
+    struct event *grace; /* drain deadline */
+    bool draining;
+    size_t inflight;
+    seam_exchange *exchanges; /* in flight on this worker, for shutdown */
+    uint64_t rng;             /* request ids */
+    pthread_t thread;
+    int fd;
+} seam_worker;
+
+struct seam_server {
+    const seam_config *cfg;
+    seam_health_table *health;
+    seam_worker *workers;
+    int nworkers;
+    char listen_addr[96]; /* host:port actually bound */
+    long long started;    /* unix time, for /v1/models "created" */
+};
+
+/* Runs the server until SIGTERM or SIGINT, then drains in-flight requests up
+ * to limits.shutdown_grace_ms and returns SEAM_OK. Fails early (SEAM_ERR_IO
+ * with a message in <err>) when it cannot listen. */
+seam_rc seam_server_run(const seam_config *cfg, char *err, size_t errlen);
+
+/* Called by a request handler when an exchange has ended, so a draining
+ * worker can stop once idle. */
+void seam_worker_request_done(seam_worker *w);
+
+/* A fresh request id ("seam-" + 20 hex digits) into <out>. */
+void seam_worker_request_id(seam_worker *w, char out[32]);
+
+/* Sends a JSON reply with <status>; <body> is copied. Adds the request id
+ * header when <request_id> is not NULL. */
+void seam_http_reply_json(struct evhttp_request *req, int status, const char *body,
+                          const char *request_id);
+
+#endif

@@ -1,0 +1,142 @@
+/*
+ * seam's command line: serve, check and route. Each command loads the
+ * configuration the same way, so `seam check` accepts exactly what
+ * `seam serve` accepts.
+ */
+#include "config/config.h"
+#include "core/buf.h"
+#include "core/log.h"
+#include "http/server.h"
+#include "policy/explain.h"
+
+#include <curl/curl.h>
+#include <event2/thread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SEAM_VERSION "0.1.0"
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: seam serve [-c FILE]            run the gateway (default ./seam.yaml)\n"
+               "       seam check [-c FILE]            validate a configuration and print it\n"
+               "       seam route [-c FILE] [--json] [TASKS.jsonl|-]\n"
+               "                                       decide routes without the network\n"
+               "       seam version\n");
+}
+
+static seam_config *load(const char *path)
+{
+    seam_config *cfg = NULL;
+    char err[512];
+    if (seam_config_load(path, &cfg, err, sizeof(err)) != SEAM_OK) {
+        fprintf(stderr, "seam: %s\n", err);
+        return NULL;
+    }
+    return cfg;
+}
+
+static int cmd_serve(const char *path)
+{
+    seam_config *cfg = load(path);
+    if (!cfg)
+        return 2;
+    char err[512];
+    evthread_use_pthreads();
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    seam_rc rc = seam_server_run(cfg, err, sizeof(err));
+    if (rc != SEAM_OK)
+        seam_log_error("%s", err);
+    curl_global_cleanup();
+    seam_config_free(cfg);
+    libevent_global_shutdown();
+    return rc == SEAM_OK ? 0 : 1;
+}
+
+static int cmd_check(const char *path)
+{
+    seam_config *cfg = load(path);
+    if (!cfg)
+        return 2;
+    printf("%s: configuration is valid\n", path);
+    seam_config_print(cfg, stdout);
+    seam_config_free(cfg);
+    return 0;
+}
+
+static int cmd_route(const char *path, const char *input, bool json)
+{
+    seam_config *cfg = load(path);
+    if (!cfg)
+        return 2;
+    FILE *in = stdin;
+    if (input && strcmp(input, "-") != 0 && !(in = fopen(input, "r"))) {
+        perror(input);
+        seam_config_free(cfg);
+        return 2;
+    }
+    int bad = 0;
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t n;
+    seam_buf out;
+    seam_buf_init(&out, (size_t)-1);
+    while ((n = getline(&line, &cap, in)) >= 0) {
+        while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+            n--;
+        if (n == 0)
+            continue;
+        if (seam_policy_route_line(cfg, line, (size_t)n, json, &out) != SEAM_OK)
+            bad++;
+        fwrite(out.data, 1, out.len, stdout);
+        seam_buf_reset(&out);
+        fflush(stdout);
+    }
+    seam_buf_free(&out);
+    free(line);
+    if (in != stdin)
+        fclose(in);
+    seam_config_free(cfg);
+    return bad ? 1 : 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    const char *cmd = argv[1], *path = "seam.yaml", *input = NULL;
+    bool json = false;
+    for (int i = 2; i < argc; i++) {
+        if ((strcmp(argv[i], "-c") == 0 || strcmp(argv[i], "--config") == 0) && i + 1 < argc)
+            path = argv[++i];
+        else if (strcmp(argv[i], "--json") == 0)
+            json = true;
+        else if (strcmp(cmd, "route") == 0 && !input && (argv[i][0] != '-' || !argv[i][1]))
+            input = argv[i];
+        else {
+            fprintf(stderr, "seam: unexpected argument '%s'\n", argv[i]);
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (strcmp(cmd, "serve") == 0)
+        return cmd_serve(path);
+    if (strcmp(cmd, "check") == 0)
+        return cmd_check(path);
+    if (strcmp(cmd, "route") == 0)
+        return cmd_route(path, input, json);
+    if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
+        printf("seam %s\n", SEAM_VERSION);
+        return 0;
+    }
+    if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    fprintf(stderr, "seam: unknown command '%s'\n", cmd);
+    usage(stderr);
+    return 2;
+}

@@ -1,0 +1,23 @@
+/*
+ * `seam route`: the policy without the network. Each input line is a task
+ * ({"kind","sensitivity","complexity","tokens","model","has_images",
+ * "has_tools"}) or a whole OpenAI chat request; each output line is the
+ * decision the gateway would take: pool, backend, rule, fallbacks and the
+ * reason. Teams run their policy over sample traffic before deploying it.
+ */
+#ifndef SEAM_POLICY_EXPLAIN_H
+#define SEAM_POLICY_EXPLAIN_H
+
+#include "config/config.h"
+#include "core/buf.h"
+#include "core/rc.h"
+
+#include <stdbool.h>
+
+/* Decides one input line and appends one output line (text or JSON) to
+ * <out>. Returns SEAM_OK, or SEAM_ERR_INVALID when the line is not a valid
+ * task or request (an error line is still written). */
+seam_rc seam_policy_route_line(const seam_config *cfg, const char *line, size_t len, bool json,
+                               seam_buf *out);
+
+#endif

@@ -1,0 +1,639 @@
+/*
+ * Unit tests for src/config: the shipped seam.yaml, defaults, one case per
+ * kind of error (each checked for file, line and key path), printing, and
+ * allocation fault injection over the whole parser. Run from the repository
+ * root (the shipped config is loaded as "seam.yaml").
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "config/config.h"
+#include "core/alloc.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* A minimal valid configuration; error cases below are variations of it and
+ * their expected line numbers count from its layout. */
+#define MIN_BACKEND                                                                                \
+    "backends:\n"            /* 1 */                                                               \
+    "  - name: a\n"          /* 2 */                                                               \
+    "    provider: openai\n" /* 3 */                                                               \
+    "    url: http://h:1\n"  /* 4 */                                                               \
+    "    location: local\n"  /* 5 */                                                               \
+    "    models: [m]\n"      /* 6 */
+#define MIN_POOLS                                                                                  \
+    "pools:\n"       /* 7 */                                                                       \
+    "  local: [a]\n" /* 8 */
+#define MIN MIN_BACKEND MIN_POOLS
+
+static seam_rc parse(const char *yaml, seam_config **cfg, char *err, size_t errlen)
+{
+    return seam_config_parse(yaml, strlen(yaml), "t.yaml", cfg, err, errlen);
+}
+
+static seam_config *parse_ok(const char *yaml)
+{
+    seam_config *cfg = NULL;
+    char err[512];
+    seam_rc rc = parse(yaml, &cfg, err, sizeof err);
+    if (rc != SEAM_OK)
+        fail_msg("unexpected error %d: %s", rc, err);
+    assert_non_null(cfg);
+    return cfg;
+}
+
+static void assert_contains(const char *hay, const char *needle)
+{
+    if (!strstr(hay, needle))
+        fail_msg("'%s' does not contain '%s'", hay, needle);
+}
+
+/* ---- the shipped configuration ----------------------------------------- */
+
+static void test_shipped_config(void **state)
+{
+    seam_config *cfg = NULL;
+    char err[512];
+    seam_rc rc = seam_config_load("seam.yaml", &cfg, err, sizeof err);
+    if (rc != SEAM_OK)
+        fail_msg("seam.yaml: %s", err);
+
+    assert_string_equal(cfg->path, "seam.yaml");
+    assert_string_equal(cfg->listen_host, "127.0.0.1");
+    assert_int_equal(cfg->listen_port, 8080);
+    assert_int_equal(cfg->workers, 2);
+    assert_int_equal(cfg->limits.max_body_bytes, 33554432);
+    assert_int_equal(cfg->limits.request_timeout_ms, 600000);
+    assert_int_equal(cfg->limits.shutdown_grace_ms, 30000); /* not in the file: default */
+
+    assert_int_equal(cfg->nbackends, 2);
+    const seam_backend_conf *g = seam_config_backend(cfg, "gemma-local");
+    assert_non_null(g);
+    assert_int_equal(g->index, 0);
+    assert_int_equal(g->provider, SEAM_PROVIDER_OPENAI);
+    assert_string_equal(g->url, "http://127.0.0.1:11434");
+    assert_int_equal(g->location, SEAM_LOC_LOCAL);
+    assert_int_equal(g->clearance, SEAM_SENS_REGULATED);
+    assert_int_equal(g->nmodels, 1);
+    assert_string_equal(g->models[0], "gemma4:31b");
+    assert_int_equal(g->context_window, 262144);
+    assert_string_equal(g->api_key_env, "");
+
+    const seam_backend_conf *f = seam_config_backend(cfg, "frontier");
+    assert_non_null(f);
+    assert_int_equal(f->index, 1);
+    assert_string_equal(f->url, "https://api.openai.com");
+    assert_int_equal(f->location, SEAM_LOC_CLOUD);
+    assert_int_equal(f->clearance, SEAM_SENS_PUBLIC); /* default for cloud */
+    assert_string_equal(f->models[0], "gpt-5.1");
+    assert_int_equal(f->context_window, 400000);
+    assert_string_equal(f->api_key_env, "OPENAI_API_KEY");
+
+    assert_int_equal(cfg->npools, 2);
+    int local = seam_config_pool_index(cfg, "local");
+    int cloud = seam_config_pool_index(cfg, "cloud");
+    assert_true(local >= 0 && cloud >= 0);
+    assert_int_equal(cfg->pools[local].nbackends, 1);
+    assert_int_equal(cfg->pools[local].backends[0], g->index);
+    assert_int_equal(cfg->pools[cloud].backends[0], f->index);
+
+    assert_int_equal(cfg->nrules, 3);
+    const seam_rule_conf *r = cfg->rules;
+    assert_string_equal(r[0].name, "sensitive-stays-local");
+    assert_int_equal(r[0].sensitivities, (1u << SEAM_SENS_INTERNAL) | (1u << SEAM_SENS_REGULATED));
+    assert_int_equal(r[0].kinds, 0);
+    assert_false(r[0].has_tokens_gt);
+    assert_int_equal(r[0].has_images, -1);
+    assert_int_equal(r[0].has_tools, -1);
+    assert_int_equal(r[0].pool, local);
+    assert_string_equal(r[1].name, "high-volume-stays-local");
+    assert_true(r[1].has_tokens_gt);
+    assert_int_equal(r[1].tokens_gt, 64000);
+    assert_false(r[1].has_tokens_lte);
+    assert_int_equal(r[1].pool, local);
+    assert_string_equal(r[2].name, "frontier-drafting");
+    assert_int_equal(r[2].kinds, 1u << SEAM_KIND_DRAFT);
+    assert_int_equal(r[2].complexities, 1u << SEAM_CPLX_HIGH);
+    assert_int_equal(r[2].pool, cloud);
+
+    assert_int_equal(cfg->default_pool, local);
+    assert_int_equal(cfg->default_sensitivity, SEAM_SENS_INTERNAL);
+    assert_int_equal(cfg->unknown_model, SEAM_UNKNOWN_MODEL_REJECT);
+    assert_int_equal(cfg->on_pinned_violation, SEAM_PINNED_REROUTE);
+
+    assert_null(seam_config_backend(cfg, "nope"));
+    assert_int_equal(seam_config_pool_index(cfg, "nope"), -1);
+    seam_config_free(cfg);
+}
+
+/* ---- defaults and accepted forms ---------------------------------------- */
+
+static void test_defaults(void **state)
+{
+    seam_config *cfg =
+        parse_ok("backends:\n"
+                 "  - {name: l, provider: openai, url: 'http://l/', location: local,"
+                 " models: [m]}\n"
+                 "  - {name: c, provider: openai, url: https://c///, location: cloud,"
+                 " models: [m, n]}\n"
+                 "pools: {local: [l, c]}\n");
+    assert_string_equal(cfg->listen_host, "127.0.0.1");
+    assert_int_equal(cfg->listen_port, 8080);
+    assert_int_equal(cfg->workers, 0);
+    assert_int_equal(cfg->limits.max_body_bytes, 33554432);
+    assert_int_equal(cfg->limits.request_timeout_ms, 600000);
+    assert_int_equal(cfg->limits.shutdown_grace_ms, 30000);
+    assert_int_equal(cfg->backends[0].clearance, SEAM_SENS_REGULATED);
+    assert_int_equal(cfg->backends[1].clearance, SEAM_SENS_PUBLIC);
+    assert_string_equal(cfg->backends[0].url, "http://l"); /* trailing slashes stripped */
+    assert_string_equal(cfg->backends[1].url, "https://c");
+    assert_int_equal(cfg->backends[0].context_window, 0);
+    assert_null(cfg->backends[0].api_key_env);
+    assert_int_equal(cfg->backends[1].nmodels, 2);
+    assert_int_equal(cfg->pools[0].nbackends, 2);
+    assert_int_equal(cfg->nrules, 0);
+    assert_null(cfg->rules);
+    assert_int_equal(cfg->default_pool, 0);
+    assert_int_equal(cfg->default_sensitivity, SEAM_SENS_INTERNAL);
+    assert_int_equal(cfg->unknown_model, SEAM_UNKNOWN_MODEL_REJECT);
+    assert_int_equal(cfg->on_pinned_violation, SEAM_PINNED_REROUTE);
+    seam_config_free(cfg);
+}
+
+static void test_everything_set(void **state)
+{
+    seam_config *cfg = parse_ok(
+        "listen: '[::1]:0'\n"
+        "workers: 8\n"
+        "limits: {max_body_bytes: 1024, request_timeout_ms: 5, shutdown_grace_ms: 007}\n"
+        "backends:\n"
+        "  - name: a.b_c-1\n"
+        "    provider: openai\n"
+        "    url: https://x.example/v1/\n"
+        "    location: cloud\n"
+        "    clearance: internal\n"
+        "    models: [x, y]\n"
+        "    context_window: 18446744073709551615\n"
+        "    api_key_env: MY_KEY_2\n"
+        "  - {name: b, provider: openai, url: http://b, location: local, clearance: public,"
+        " models: [x]}\n"
+        "pools:\n"
+        "  p1: [a.b_c-1, b]\n"
+        "  p2: [b]\n"
+        "  p3: [b, a.b_c-1]\n"
+        "policy:\n"
+        "  rules:\n"
+        "    - name: all\n"
+        "      when:\n"
+        "        kind: [summarize, other, summarize]\n"
+        "        sensitivity: [public]\n"
+        "        complexity: [low, medium, high]\n"
+        "        tokens_gt: 0\n"
+        "        tokens_lte: 100\n"
+        "        model: [x, 'gpt-5.1']\n"
+        "        has_images: false\n"
+        "        has_tools: true\n"
+        "      route: p2\n"
+        "    - {name: empty, when: {}, route: p3}\n"
+        "    - {name: nowhen, route: p1}\n"
+        "  default: p3\n"
+        "  default_sensitivity: regulated\n"
+        "  unknown_model: route\n"
+        "  on_pinned_violation: reject\n");
+    assert_string_equal(cfg->listen_host, "::1");
+    assert_int_equal(cfg->listen_port, 0);
+    assert_int_equal(cfg->workers, 8);
+    assert_int_equal(cfg->limits.max_body_bytes, 1024);
+    assert_int_equal(cfg->limits.request_timeout_ms, 5);
+    assert_int_equal(cfg->limits.shutdown_grace_ms, 7);
+    const seam_backend_conf *a = &cfg->backends[0];
+    assert_string_equal(a->name, "a.b_c-1");
+    assert_string_equal(a->url, "https://x.example/v1");
+    assert_int_equal(a->clearance, SEAM_SENS_INTERNAL);
+    assert_true(a->context_window == UINT64_MAX);
+    assert_string_equal(a->api_key_env, "MY_KEY_2");
+    assert_int_equal(a->line, 5);
+    assert_int_equal(cfg->backends[1].clearance, SEAM_SENS_PUBLIC);
+    assert_int_equal(cfg->backends[1].line, 13);
+    assert_int_equal(cfg->npools, 3);
+    assert_int_equal(cfg->pools[2].backends[0], 1);
+    assert_int_equal(cfg->pools[2].backends[1], 0);
+
+    assert_int_equal(cfg->nrules, 3);
+    const seam_rule_conf *r = &cfg->rules[0];
+    assert_int_equal(r->line, 20);
+    assert_int_equal(r->kinds, (1u << SEAM_KIND_SUMMARIZE) | (1u << SEAM_KIND_OTHER));
+    assert_int_equal(r->sensitivities, 1u << SEAM_SENS_PUBLIC);
+    assert_int_equal(r->complexities, 7);
+    assert_true(r->has_tokens_gt);
+    assert_int_equal(r->tokens_gt, 0);
+    assert_true(r->has_tokens_lte);
+    assert_int_equal(r->tokens_lte, 100);
+    assert_int_equal(r->nmodels, 2);
+    assert_string_equal(r->models[1], "gpt-5.1");
+    assert_int_equal(r->has_images, 0);
+    assert_int_equal(r->has_tools, 1);
+    assert_int_equal(r->pool, 1);
+    for (int i = 1; i < 3; i++) {
+        r = &cfg->rules[i];
+        assert_int_equal(r->kinds | r->sensitivities | r->complexities, 0);
+        assert_false(r->has_tokens_gt || r->has_tokens_lte);
+        assert_int_equal(r->nmodels, 0);
+        assert_int_equal(r->has_images, -1);
+        assert_int_equal(r->has_tools, -1);
+    }
+    assert_int_equal(cfg->rules[1].pool, 2);
+    assert_int_equal(cfg->rules[2].pool, 0);
+    assert_int_equal(cfg->default_pool, 2);
+    assert_int_equal(cfg->default_sensitivity, SEAM_SENS_REGULATED);
+    assert_int_equal(cfg->unknown_model, SEAM_UNKNOWN_MODEL_ROUTE);
+    assert_int_equal(cfg->on_pinned_violation, SEAM_PINNED_REJECT);
+    seam_config_free(cfg);
+}
+
+static void test_listen_forms(void **state)
+{
+    static const struct {
+        const char *listen, *host;
+        int port;
+    } ok[] = {
+        {"127.0.0.1:8080", "127.0.0.1", 8080},       {"0.0.0.0:0", "0.0.0.0", 0},
+        {"localhost:65535", "localhost", 65535},     {"'[::1]:8080'", "::1", 8080},
+        {"\"[fe80::1%eth0]:1\"", "fe80::1%eth0", 1},
+    };
+    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+        char yaml[512];
+        snprintf(yaml, sizeof yaml, "listen: %s\n" MIN, ok[i].listen);
+        seam_config *cfg = parse_ok(yaml);
+        assert_string_equal(cfg->listen_host, ok[i].host);
+        assert_int_equal(cfg->listen_port, ok[i].port);
+        seam_config_free(cfg);
+    }
+}
+
+/* ---- errors --------------------------------------------------------------- */
+
+/* Each case: the file, then what the message must start with (file, line and
+ * key) and a fragment of the problem it must describe. */
+static const struct error_case {
+    const char *yaml, *where, *what;
+} error_cases[] = {
+    /* unknown keys */
+    {"colour: red\n" MIN, "t.yaml:1: key 'colour': ", "unknown key"},
+    {MIN_BACKEND "    colour: red\n" MIN_POOLS,
+     "t.yaml:7: key 'backends[0].colour': ", "unknown key"},
+    {MIN "policy:\n  rules:\n    - name: r\n      route: local\n      when: {kind: [chat], "
+         "colour: x}\n",
+     "t.yaml:13: key 'policy.rules[0].when.colour': ", "unknown key"},
+    {MIN "limits: {max_body: 5}\n", "t.yaml:9: key 'limits.max_body': ", "unknown key"},
+    {MIN "policy: {rule: []}\n", "t.yaml:9: key 'policy.rule': ", "unknown key"},
+    {MIN "policy:\n  rules:\n    - {name: r, route: local, colour: 1}\n",
+     "t.yaml:11: key 'policy.rules[0].colour': ", "unknown key"},
+    /* duplicate keys */
+    {"workers: 1\nworkers: 2\n" MIN,
+     "t.yaml:2: key 'workers': ", "duplicate key (first given at line 1)"},
+    {MIN_BACKEND "    url: http://other\n" MIN_POOLS,
+     "t.yaml:7: key 'backends[0].url': ", "duplicate key (first given at line 4)"},
+    {MIN "  local: [a]\n", "t.yaml:9: key 'pools.local': ", "duplicate pool"},
+    /* integers */
+    {"workers: abc\n" MIN, "t.yaml:1: key 'workers': ", "expected an integer, got 'abc'"},
+    {"workers: 1.5\n" MIN, "t.yaml:1: key 'workers': ", "expected an integer, got '1.5'"},
+    {"workers: 1e3\n" MIN, "t.yaml:1: key 'workers': ", "expected an integer"},
+    {"workers: '2'\n" MIN, "t.yaml:1: key 'workers': ", "expected an integer, got '2'"},
+    {"workers: 0x10\n" MIN, "t.yaml:1: key 'workers': ", "expected an integer"},
+    {"workers: -1\n" MIN, "t.yaml:1: key 'workers': ", "must not be negative, got '-1'"},
+    {"workers: 0\n" MIN, "t.yaml:1: key 'workers': ", "must be at least 1, got '0'"},
+    {"workers: 2147483648\n" MIN, "t.yaml:1: key 'workers': ", "must be at most 2147483647"},
+    {"workers: 18446744073709551616\n" MIN, "t.yaml:1: key 'workers': ", "out of range"},
+    {"workers: [1]\n" MIN, "t.yaml:1: key 'workers': ", "expected an integer, got a list"},
+    {"workers:\n" MIN, "t.yaml:1: key 'workers': ", "expected an integer, got null"},
+    {MIN "limits:\n  request_timeout_ms: 0\n",
+     "t.yaml:10: key 'limits.request_timeout_ms': ", "must be at least 1"},
+    {MIN "limits: 5\n", "t.yaml:9: key 'limits': ", "expected a mapping, got '5'"},
+    {MIN_BACKEND "    context_window: -262144\n" MIN_POOLS,
+     "t.yaml:7: key 'backends[0].context_window': ", "must not be negative"},
+    {MIN "policy:\n  rules:\n    - {name: r, route: local, when: {tokens_gt: -5}}\n",
+     "t.yaml:11: key 'policy.rules[0].when.tokens_gt': ", "must not be negative, got '-5'"},
+    {MIN "policy:\n  rules:\n    - {name: r, route: local, when: {tokens_lte: 2.5}}\n",
+     "t.yaml:11: key 'policy.rules[0].when.tokens_lte': ", "expected an integer, got '2.5'"},
+    {MIN "policy:\n  rules:\n    - {name: r, route: local, when: {tokens_gt: 9, tokens_lte: "
+         "9}}\n",
+     "t.yaml:11: key 'policy.rules[0].when.tokens_lte': ", "never matches"},
+    /* strings */
+    {"backends:\n  - name: a\n    provider: openai\n    url: [http://h]\n    location: local\n"
+     "    models: [m]\n" MIN_POOLS,
+     "t.yaml:4: key 'backends[0].url': ", "expected a string, got a list"},
+    {MIN_BACKEND "    api_key_env: {a: 1}\n" MIN_POOLS,
+     "t.yaml:7: key 'backends[0].api_key_env': ", "expected a string, got a mapping"},
+    {"listen: {host: x}\n" MIN, "t.yaml:1: key 'listen': ", "expected host:port, got a mapping"},
+    {"backends:\n  - name: a b\n    provider: openai\n    url: http://h\n    location: local\n"
+     "    models: [m]\n" MIN_POOLS,
+     "t.yaml:2: key 'backends[0].name': ", "expected a name made of"},
+    {MIN "policy:\n  rules:\n    - {name: 'r:1', route: local}\n",
+     "t.yaml:11: key 'policy.rules[0].name': ", "expected a name made of"},
+    {MIN "  'lo cal': [a]\n", "t.yaml:9: key 'pools.lo cal': ", "pool names are made of"},
+    {MIN_BACKEND "    api_key_env: $OPENAI_API_KEY\n" MIN_POOLS,
+     "t.yaml:7: key 'backends[0].api_key_env': ", "name of an environment variable"},
+    /* booleans */
+    {MIN "policy:\n  rules:\n    - {name: r, route: local, when: {has_images: yes}}\n",
+     "t.yaml:11: key 'policy.rules[0].when.has_images': ", "expected true or false, got 'yes'"},
+    {MIN "policy:\n  rules:\n    - {name: r, route: local, when: {has_tools: 'true'}}\n",
+     "t.yaml:11: key 'policy.rules[0].when.has_tools': ", "expected true or false"},
+    {MIN "policy:\n  rules:\n    - {name: r, route: local, when: {has_tools: 1}}\n",
+     "t.yaml:11: key 'policy.rules[0].when.has_tools': ", "expected true or false, got '1'"},
+    /* lists */
+    {"backends:\n  - name: a\n    provider: openai\n    url: http://h\n    location: local\n"
+     "    models: m\n" MIN_POOLS,
+     "t.yaml:6: key 'backends[0].models': ", "expected a list, got 'm'"},
+    {"backends:\n  - name: a\n    provider: openai\n    url: http://h\n    location: local\n"
+     "    models: []\n" MIN_POOLS,
+     "t.yaml:6: key 'backends[0].models': ", "expected a non-empty list"},
+    {"backends:\n  - name: a\n    provider: openai\n    url: http://h\n    location: local\n"
+     "    models: [m, '']\n" MIN_POOLS,
+     "t.yaml:6: key 'backends[0].models[1]': ", "must not be empty"},
+    {MIN "policy:\n  rules:\n    - {name: r, route: local, when: {kind: draft}}\n",
+     "t.yaml:11: key 'policy.rules[0].when.kind': ", "expected a list, got 'draft'"},
+    {MIN "policy:\n  rules:\n    - {name: r, route: local, when: {model: gpt}}\n",
+     "t.yaml:11: key 'policy.rules[0].when.model': ", "expected a list"},
+    {MIN "policy:\n  rules: {name: r}\n",
+     "t.yaml:10: key 'policy.rules': ", "expected a list, got a mapping"},
+    {MIN_BACKEND "pools:\n  local: a\n",
+     "t.yaml:8: key 'pools.local': ", "expected a list, got 'a'"},
+    {MIN_BACKEND "pools:\n  local: []\n",
+     "t.yaml:8: key 'pools.local': ", "expected a non-empty list"},
+    /* enumerations */
+    {"backends:\n  - name: a\n    provider: openai\n    url: http://h\n    location: clod\n"
+     "    models: [m]\n" MIN_POOLS,
+     "t.yaml:5: key 'backends[0].location': ", "expected one of local, cloud, got 'clod'"},
+    {"backends:\n  - name: a\n    provider: anthropic\n    url: http://h\n    location: local\n"
+     "    models: [m]\n" MIN_POOLS,
+     "t.yaml:3: key 'backends[0].provider': ", "expected one of openai, got 'anthropic'"},
+    {MIN_BACKEND "    clearance: secret\n" MIN_POOLS, "t.yaml:7: key 'backends[0].clearance': ",
+     "expected one of public, internal, regulated, got 'secret'"},
+    {MIN "policy:\n  rules:\n    - name: r\n      route: local\n      when:\n"
+         "        sensitivity: [internal,\n          secret]\n",
+     "t.yaml:15: key 'policy.rules[0].when.sensitivity[1]': ",
+     "expected one of public, internal, regulated, got 'secret'"},
+    {MIN "policy:\n  rules:\n    - {name: r, route: local, when: {kind: [chat, poem]}}\n",
+     "t.yaml:11: key 'policy.rules[0].when.kind[1]': ",
+     "expected one of summarize, classify, draft, code, chat, embed, other, got 'poem'"},
+    {MIN "policy:\n  rules:\n    - {name: r, route: local, when: {complexity: [huge]}}\n",
+     "t.yaml:11: key 'policy.rules[0].when.complexity[0]': ",
+     "expected one of low, medium, high, got 'huge'"},
+    {MIN "policy: {default_sensitivity: secret}\n",
+     "t.yaml:9: key 'policy.default_sensitivity': ", "expected one of public, internal, regulated"},
+    {MIN "policy: {unknown_model: allow}\n",
+     "t.yaml:9: key 'policy.unknown_model': ", "expected one of reject, route, got 'allow'"},
+    {MIN "policy: {on_pinned_violation: ignore}\n", "t.yaml:9: key 'policy.on_pinned_violation': ",
+     "expected one of reroute, reject, got 'ignore'"},
+    /* references and uniqueness */
+    {MIN_BACKEND "  - name: a\n    provider: openai\n    url: http://x\n    location: cloud\n"
+                 "    models: [m]\n" MIN_POOLS,
+     "t.yaml:7: key 'backends[1].name': ", "duplicate backend name 'a' (first at line 2)"},
+    {MIN_BACKEND "pools:\n  local: [a, zzz]\n",
+     "t.yaml:8: key 'pools.local[1]': ", "no backend named 'zzz'"},
+    {MIN_BACKEND "pools:\n  local: [a, a]\n", "t.yaml:8: key 'pools.local[1]': ", "listed twice"},
+    {MIN "policy:\n  rules:\n    - {name: r, route: nowhere}\n",
+     "t.yaml:11: key 'policy.rules[0].route': ", "no pool named 'nowhere'"},
+    {MIN "policy:\n  default: cloud\n",
+     "t.yaml:10: key 'policy.default': ", "no pool named 'cloud'"},
+    {MIN_BACKEND "pools:\n  cloud: [a]\n",
+     "t.yaml:7: key 'policy.default': ", "no pool named 'local'"},
+    {MIN_BACKEND "pools:\n  cloud: [a]\npolicy:\n  unknown_model: route\n",
+     "t.yaml:9: key 'policy.default': ", "no pool named 'local'"},
+    {MIN "policy:\n  rules:\n    - {name: r, route: local}\n    - {name: r, route: local}\n",
+     "t.yaml:12: key 'policy.rules[1].name': ", "duplicate rule name 'r' (first at line 11)"},
+    /* required keys */
+    {"backends:\n  - name: a\n    provider: openai\n    location: local\n    models: [m]\n"
+     "pools:\n  local: [a]\n",
+     "t.yaml:2: key 'backends[0].url': ", "required key is missing"},
+    {"backends:\n  - {name: a, provider: openai, url: http://h, location: local}\n" MIN_POOLS,
+     "t.yaml:2: key 'backends[0].models': ", "required key is missing"},
+    {"workers: 1\n" MIN_POOLS, "t.yaml:1: key 'backends': ", "required key is missing"},
+    {"workers: 1\n" MIN_BACKEND, "t.yaml:1: key 'pools': ", "required key is missing"},
+    {MIN "policy:\n  rules:\n    - name: r\n      when: {kind: [chat]}\n",
+     "t.yaml:11: key 'policy.rules[0].route': ", "required key is missing"},
+    {MIN "policy:\n  rules:\n    - route: local\n",
+     "t.yaml:11: key 'policy.rules[0].name': ", "required key is missing"},
+    /* listen */
+    {"listen: localhost\n" MIN, "t.yaml:1: key 'listen': ", "expected host:port"},
+    {"listen: 8080\n" MIN, "t.yaml:1: key 'listen': ", "expected host:port"},
+    {"listen: ':8080'\n" MIN, "t.yaml:1: key 'listen': ", "expected host:port"},
+    {"listen: 'h:'\n" MIN, "t.yaml:1: key 'listen': ", "expected host:port"},
+    {"listen: h:http\n" MIN, "t.yaml:1: key 'listen': ", "expected host:port"},
+    {"listen: h:65536\n" MIN, "t.yaml:1: key 'listen': ", "port must be at most 65535"},
+    {"listen: h:-1\n" MIN, "t.yaml:1: key 'listen': ", "expected host:port"},
+    {"listen: ::1:8080\n" MIN, "t.yaml:1: key 'listen': ", "IPv6 addresses need brackets"},
+    {"listen: '[]:80'\n" MIN, "t.yaml:1: key 'listen': ", "expected host:port"},
+    {"listen: 'a b:80'\n" MIN, "t.yaml:1: key 'listen': ", "expected host:port"},
+    {"listen: '[fe80::1%]:80'\n" MIN, "t.yaml:1: key 'listen': ", "expected host:port"},
+    {"listen: '[1.2.3.4]:80'\n" MIN, "t.yaml:1: key 'listen': ", "expected host:port"},
+    /* backends and pools as a whole */
+    {"backends: []\n" MIN_POOLS, "t.yaml:1: key 'backends': ", "expected a non-empty list"},
+    {"backends:\n" MIN_POOLS, "t.yaml:1: key 'backends': ", "expected a list, got null"},
+    {"backends: {a: 1}\n" MIN_POOLS,
+     "t.yaml:1: key 'backends': ", "expected a list, got a mapping"},
+    {"backends:\n  - just-a-name\n" MIN_POOLS,
+     "t.yaml:2: key 'backends[0]': ", "expected a mapping, got 'just-a-name'"},
+    {MIN_BACKEND "pools: {}\n", "t.yaml:7: key 'pools': ", "at least one pool"},
+    {MIN_BACKEND "pools: [a]\n", "t.yaml:7: key 'pools': ", "expected a mapping"},
+    /* URLs */
+    {"backends:\n  - name: a\n    provider: openai\n    url: ftp://h\n    location: local\n"
+     "    models: [m]\n" MIN_POOLS,
+     "t.yaml:4: key 'backends[0].url': ", "must start with http:// or https://"},
+    {"backends:\n  - name: a\n    provider: openai\n    url: https:///\n    location: local\n"
+     "    models: [m]\n" MIN_POOLS,
+     "t.yaml:4: key 'backends[0].url': ", "has no host"},
+    {"backends:\n  - name: a\n    provider: openai\n    url: 'http://h x'\n    location: local\n"
+     "    models: [m]\n" MIN_POOLS,
+     "t.yaml:4: key 'backends[0].url': ", "spaces"},
+    /* policy shape */
+    {MIN "policy:\n", "t.yaml:9: key 'policy': ", "expected a mapping, got null"},
+    {MIN "policy:\n  rules:\n    - {name: r, route: local, when: [kind]}\n",
+     "t.yaml:11: key 'policy.rules[0].when': ", "expected a mapping, got a list"},
+    /* YAML itself */
+    {"workers: 1\nbackends: [\n", "t.yaml:3: ", "YAML syntax error"},
+    {"workers: 1\n  bad: indent\n", "t.yaml:1: ", "YAML syntax error"},
+    {"", "t.yaml:1: ", "the configuration is empty"},
+    {"# nothing but a comment\n", "t.yaml:1: ", "the configuration is empty"},
+    {"- a\n- b\n", "t.yaml:1: ", "expected a mapping, got a list"},
+    {"just text\n", "t.yaml:1: ", "expected a mapping, got 'just text'"},
+    {MIN "---\nworkers: 2\n", "t.yaml:10: ", "second YAML document"},
+    {"workers: &w 2\nlisten: *w\n" MIN, "t.yaml:2: key 'listen': ", "aliases are not supported"},
+    {"? [a]\n: b\n" MIN, "t.yaml:1: ", "keys must be plain names"},
+};
+
+static void test_errors(void **state)
+{
+    for (size_t i = 0; i < sizeof error_cases / sizeof error_cases[0]; i++) {
+        const struct error_case *tc = &error_cases[i];
+        seam_config *cfg = (seam_config *)1;
+        char err[512] = "";
+        seam_rc rc = parse(tc->yaml, &cfg, err, sizeof err);
+        if (rc != SEAM_ERR_CONFIG)
+            fail_msg("case %zu: rc %d, err '%s'\n--- yaml:\n%s", i, rc, err, tc->yaml);
+        assert_null(cfg);
+        if (strncmp(err, tc->where, strlen(tc->where)) != 0)
+            fail_msg("case %zu: '%s' does not start with '%s'", i, err, tc->where);
+        if (!strstr(err, tc->what))
+            fail_msg("case %zu: '%s' does not contain '%s'", i, err, tc->what);
+    }
+}
+
+/* An API key pasted where its variable's name belongs must not be echoed
+ * into the error (which ends up in logs). */
+static void test_error_hides_secret(void **state)
+{
+    seam_config *cfg = NULL;
+    char err[512];
+    seam_rc rc = parse(MIN_BACKEND "    api_key_env: sk-proj-abcdef123456\n" MIN_POOLS, &cfg, err,
+                       sizeof err);
+    assert_int_equal(rc, SEAM_ERR_CONFIG);
+    assert_contains(err, "t.yaml:7: key 'backends[0].api_key_env'");
+    assert_null(strstr(err, "abcdef"));
+}
+
+static void test_nul_byte(void **state)
+{
+    static const char yaml[] = "workers: 1\nlisten: a\0b:1\n";
+    seam_config *cfg = NULL;
+    char err[256];
+    assert_int_equal(seam_config_parse(yaml, sizeof yaml - 1, "t.yaml", &cfg, err, sizeof err),
+                     SEAM_ERR_CONFIG);
+    assert_null(cfg);
+    assert_contains(err, "t.yaml:2: ");
+    assert_contains(err, "NUL");
+}
+
+static void test_small_error_buffer(void **state)
+{
+    seam_config *cfg = NULL;
+    char err[8];
+    assert_int_equal(parse("workers: x\n" MIN, &cfg, err, sizeof err), SEAM_ERR_CONFIG);
+    assert_int_equal(strlen(err), sizeof err - 1);
+    assert_int_equal(parse("workers: x\n" MIN, &cfg, NULL, 0), SEAM_ERR_CONFIG);
+}
+
+static void test_load_errors(void **state)
+{
+    seam_config *cfg = (seam_config *)1;
+    char err[512];
+    assert_int_equal(seam_config_load("tests/unit/no-such-config.yaml", &cfg, err, sizeof err),
+                     SEAM_ERR_IO);
+    assert_null(cfg);
+    assert_contains(err, "tests/unit/no-such-config.yaml");
+
+    /* A directory opens but cannot be read. */
+    assert_int_equal(seam_config_load("tests", &cfg, err, sizeof err), SEAM_ERR_IO);
+    assert_null(cfg);
+}
+
+/* ---- printing ------------------------------------------------------------- */
+
+static void test_print(void **state)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&text, &len);
+    assert_non_null(out);
+    setenv("SEAM_TEST_CONFIG_KEY", "sk-do-not-print-me", 1);
+    seam_config *cfg =
+        parse_ok("listen: '[::1]:9000'\n" MIN_BACKEND "    api_key_env: SEAM_TEST_CONFIG_KEY\n"
+                 "  - {name: b, provider: openai, url: https://b, location: cloud, models: [m],"
+                 " api_key_env: SEAM_TEST_UNSET_KEY}\n"
+                 "pools: {local: [a], cloud: [b, a]}\n"
+                 "policy:\n"
+                 "  rules:\n"
+                 "    - {name: r1, when: {kind: [code, chat], tokens_lte: 10, has_tools: true,"
+                 " model: [m]}, route: cloud}\n"
+                 "    - {name: r2, route: local}\n");
+    seam_config_print(cfg, out);
+    fclose(out);
+    unsetenv("SEAM_TEST_CONFIG_KEY");
+
+    assert_contains(text, "[::1]:9000");
+    assert_contains(text, "one per core");
+    assert_contains(text, "shutdown_grace_ms 30000");
+    assert_contains(text, "http://h:1");
+    assert_contains(text, "regulated");
+    assert_contains(text, "SEAM_TEST_CONFIG_KEY (set)");
+    assert_contains(text, "SEAM_TEST_UNSET_KEY (not set)");
+    assert_null(strstr(text, "do-not-print"));
+    assert_contains(text, "cloud: b, a");
+    assert_contains(text, "1. r1");
+    assert_contains(text, "kind in [code, chat]");
+    assert_contains(text, "tokens <= 10");
+    assert_contains(text, "has_tools = true");
+    assert_contains(text, "model in [m]");
+    assert_contains(text, "-> pool cloud");
+    assert_contains(text, "2. r2 (line 14): always -> pool local");
+    assert_contains(text, "default              local");
+    assert_contains(text, "unknown_model        reject");
+    assert_contains(text, "on_pinned_violation  reroute");
+    free(text);
+    seam_config_free(cfg);
+}
+
+/* ---- fault injection ------------------------------------------------------ */
+
+/* Fails the 1st, 2nd, ... allocation in turn: every run must fail cleanly
+ * (LSan, when enabled, catches leaks) until one gets through. */
+static void run_fault_injection(const char *yaml, const char *path)
+{
+    long n;
+    for (n = 0; n < 100000; n++) {
+        seam_config *cfg = (seam_config *)1;
+        char err[512] = "";
+        seam_alloc_fail_after(n);
+        seam_rc rc = path ? seam_config_load(path, &cfg, err, sizeof err)
+                          : parse(yaml, &cfg, err, sizeof err);
+        seam_alloc_fail_after(-1);
+        if (rc == SEAM_OK) {
+            assert_non_null(cfg);
+            seam_config_free(cfg);
+            break;
+        }
+        if (rc != SEAM_ERR_NOMEM)
+            fail_msg("allocation %ld: rc %d, err '%s'", n, rc, err);
+        assert_null(cfg);
+        assert_contains(err, "out of memory");
+    }
+    assert_true(n > 10); /* the parse really allocates */
+}
+
+static void test_fault_injection(void **state)
+{
+    run_fault_injection("listen: '[::1]:1'\n"
+                        "backends:\n"
+                        "  - {name: a, provider: openai, url: http://a/, location: local,"
+                        " models: [x, y, z], api_key_env: K}\n"
+                        "  - {name: b, provider: openai, url: http://b, location: cloud,"
+                        " models: [x]}\n"
+                        "pools: {local: [a, b], cloud: [b], p: [a]}\n"
+                        "policy:\n"
+                        "  rules:\n"
+                        "    - {name: r1, when: {model: [x, y], kind: [chat]}, route: cloud}\n"
+                        "    - {name: r2, when: {model: [z]}, route: p}\n"
+                        "  default: local\n",
+                        NULL);
+    run_fault_injection(NULL, "seam.yaml");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_shipped_config),  cmocka_unit_test(test_defaults),
+        cmocka_unit_test(test_everything_set),  cmocka_unit_test(test_listen_forms),
+        cmocka_unit_test(test_errors),          cmocka_unit_test(test_error_hides_secret),
+        cmocka_unit_test(test_nul_byte),        cmocka_unit_test(test_small_error_buffer),
+        cmocka_unit_test(test_load_errors),     cmocka_unit_test(test_print),
+        cmocka_unit_test(test_fault_injection),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
