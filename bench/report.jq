@@ -2,7 +2,7 @@
 # Inputs (see run.sh): $meta (facts about the machine and the run, one object),
 # $results_in [{scenario,target,rep,result}], $events, $wrk.
 
-$meta[0] as {date: $date, nproc: $nproc, cpu: $cpu, kernel: $kernel, mem: $mem, os: $os, cc: $cc, libevent: $libevent, libcurl: $libcurl, wrkver: $wrkver, commit: $commit, reps: $reps, dur: $dur, rate_dur: $rate_dur, warm: $warm, up_threads: $up_threads, workers: $workers, chunks: $chunks, smoke_ns: $smoke_ns, smoke_st: $smoke_st, smoke_headers: $smoke_headers, seam_yaml: $seam_yaml, out: $out, elapsed: $elapsed, starts: $starts, mem_idle: $mem_idle, mem_after: $mem_after, scenarios: $scenarios, loglevels: $loglevels}
+$meta[0] as {date: $date, nproc: $nproc, cpu: $cpu, kernel: $kernel, mem: $mem, os: $os, cc: $cc, libevent: $libevent, libcurl: $libcurl, wrkver: $wrkver, commit: $commit, reps: $reps, dur: $dur, rate_dur: $rate_dur, warm: $warm, up_threads: $up_threads, workers: $workers, chunks: $chunks, smoke_ns: $smoke_ns, smoke_st: $smoke_st, smoke_headers: $smoke_headers, seam_yaml: $seam_yaml, out: $out, elapsed: $elapsed, starts: $starts, mem_idle: $mem_idle, mem_after: $mem_after, scenarios: $scenarios, loglevels: $loglevels, callgrind: $callgrind}
 | $results_in as $results
 | 
 
@@ -84,6 +84,10 @@ def headline($sc; path; $what):
   | ([$d | keys[] as $k | select($s[$k] != null and $d[$k] != null and $d[$k] != 0) | $s[$k] / $d[$k]] | median) as $rat
   | {what: $what, direct: ([$d[]] | median), seam: ([$s[]] | median), add: $add, ratio: $rat};
 
+def thousands: tostring | [scan("[0-9]+")] | .[0] | (length % 3) as $r
+  | [.[0:$r]] + [range($r; length; 3) as $i | .[$i:$i + 3]] | map(select(. != "")) | join(",");
+def objects: to_entries | sort_by(-.value) | map(select(.value >= 0.5) | "\(.key) \(.value * 10 | round / 10)%") | join(", ");
+
 def kb: if . == null then "–" else "\(. / 1024 * 10 | round / 10) MB" end;
 
 
@@ -120,6 +124,10 @@ def kb: if . == null then "–" else "\(. / 1024 * 10 | round / 10) MB" end;
   | range(0; $h | length) as $i
   | "| \($names[$i][1]) | \($h[$i].what) | \($h[$i].direct | num) | \($h[$i].seam | num) | \($h[$i].add | signed) | \($h[$i].ratio | ratio) |"),
 "",
+( if $callgrind != null then
+    "seam's own cost, counted in instructions (callgrind, immune to the machine's noise): **\($callgrind.nonstream.per_request | round | thousands) instructions per non-stream request, \($callgrind.stream.per_request | round | thousands) per stream** (see [Instructions per request](#instructions-per-request)).",
+    ""
+  else empty end ),
 "seam memory: idle \($mem_idle.rss_kb | kb) RSS; after the load \(if $mem_after == null then "– (seam was not running)" else "\($mem_after.rss_kb | kb) RSS, peak \($mem_after.hwm_kb | kb) (VmHWM)" end).",
 "",
 ( if ($events | length) == 0 and ($loglevels | length) == 0 then
@@ -167,6 +175,17 @@ def kb: if . == null then "–" else "\(. / 1024 * 10 | round / 10) MB" end;
     "| target | req/s | p50 | p99 | non-2xx | socket errors |",
     "| --- | ---: | ---: | ---: | ---: | --- |",
     ( $wrk[] | "| \(.target) | \(.rps | num) | \(.p50) | \(.p99) | \(.non2xx) | \(.socket_errors | if . == "" then "none" else . end) |" ),
+    ""
+  else empty end ),
+( if $callgrind != null then
+    "### Instructions per request",
+    "",
+    "seam alone under `valgrind --tool=callgrind` (same configuration, its own port), \($callgrind.n) requests of each kind one at a time after a discarded warm-up; counts cover everything seam's process executed in user space (seam, libevent, libcurl, jansson, libc), not the kernel.",
+    "",
+    "| request | instructions per request | where they go (shared object, ≥ 0.5%) |",
+    "| --- | ---: | --- |",
+    "| non-stream, 1 KB prompt | \($callgrind.nonstream.per_request | round | thousands) | \($callgrind.nonstream.by_object | objects) |",
+    "| stream, 1 KB prompt, 16 chunks + usage | \($callgrind.stream.per_request | round | thousands) | \($callgrind.stream.by_object | objects) |",
     ""
   else empty end ),
 "## Errors and incidents",

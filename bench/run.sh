@@ -12,8 +12,9 @@
 # direct, paired per repetition) and the ratio seam/direct, seam's memory,
 # and every error, crash or stall seen. Raw results stay in bench/out/.
 #
-# Environment: REPS (default 5), DUR (seconds per run, default 4), RATE_DUR
-# (seconds for the fixed-rate scenario, default 6), WARM (default 1),
+# Environment: REPS (default 5), DUR (seconds per run, default 3), RATE_DUR
+# (seconds for the fixed-rate scenario, default 5), WARM (default 1),
+# CALLGRIND (1: also count seam's instructions per request; default 1),
 # REPORT (output file, default bench/REPORT.md), SEAM_BIN (a prebuilt binary
 # to measure instead of building ../seam).
 # Traffic goes to 127.0.0.1 only. Total time is about four minutes.
@@ -21,8 +22,8 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 REPS=${REPS:-5}
-DUR=${DUR:-4}
-RATE_DUR=${RATE_DUR:-6}
+DUR=${DUR:-3}
+RATE_DUR=${RATE_DUR:-5}
 WARM=${WARM:-1}
 REPORT=${REPORT:-REPORT.md}
 UP_THREADS=2
@@ -58,8 +59,10 @@ fi
 
 UP_PID=""
 SEAM_PID=""
+CG_PID=""
 cleanup() {
     [ -n "$SEAM_PID" ] && kill "$SEAM_PID" 2>/dev/null || true
+    [ -n "$CG_PID" ] && kill "$CG_PID" 2>/dev/null || true
     [ -n "$UP_PID" ] && kill "$UP_PID" 2>/dev/null || true
     wait 2>/dev/null || true
 }
@@ -278,6 +281,66 @@ EOF
     done
 fi
 
+# ---- instructions per request (callgrind) ---------------------------------
+# Instruction counts do not depend on what else the machine is doing, so they
+# are the steady measure of seam's own cost. seam runs under callgrind on its
+# own port: CG_WARM requests (dumped and discarded with start-up), then
+# CG_N non-stream requests, then CG_N streams, one dump after each phase.
+CG='null'
+CG_N=${CG_N:-400}
+CG_WARM=50
+if command -v valgrind >/dev/null && command -v callgrind_control >/dev/null && [ "${CALLGRIND:-1}" = 1 ]; then
+    echo "run.sh: callgrind"
+    # valgrind 3.19 cannot read the DWARF 5 debug info of gcc 12: strip it.
+    strip -g -o "$OUT/seam.nodebug" "$SEAM_BIN"
+    cg_log="$OUT/callgrind.log"
+    valgrind --tool=callgrind --callgrind-out-file="$OUT/callgrind.out" \
+        "$OUT/seam.nodebug" serve -c "$OUT/seam.yaml" 2>"$cg_log" >/dev/null &
+    CG_PID=$!
+    if wait_for_line '"msg":"listening"' "$cg_log" 30; then
+        cg_url="http://$(jq -rR 'fromjson? | select(.msg == "listening") | .listen' "$cg_log" | head -n 1)/v1/chat/completions"
+        cg_run() { # $1 file, then loadgen options
+            local f=$1
+            shift
+            timeout 120 ./loadgen --url "$cg_url" --warmup 0 --duration 100 --timeout-ms 60000 \
+                --prompt-bytes 1024 --concurrency 1 "$@" >"$f" 2>&1 || true
+            callgrind_control -d "$CG_PID" >/dev/null 2>&1 || true
+        }
+        cg_run "$OUT/callgrind.warm.json" --requests "$CG_WARM"
+        cg_run "$OUT/callgrind.nonstream.json" --requests "$CG_N"
+        cg_run "$OUT/callgrind.stream.json" --requests "$CG_N" --stream
+        kill -TERM "$CG_PID" 2>/dev/null || true
+        wait "$CG_PID" 2>/dev/null || true
+        # Instructions by shared object for one dump, as {object: percent}.
+        by_object() {
+            callgrind_annotate --threshold=100 "$1" 2>/dev/null | awk '
+                /PROGRAM TOTALS/ { next }
+                /^ *[0-9,]+ +\(/ {
+                    ir = $1; gsub(",", "", ir)
+                    if (match($0, /\[[^]]*\]$/)) { o = substr($0, RSTART + 1, RLENGTH - 2); n = split(o, a, "/"); o = a[n] }
+                    s[o] += ir; t += ir
+                }
+                END { for (k in s) printf "%s\t%.4f\n", k, 100 * s[k] / t }' |
+                jq -Rn '[inputs | split("\t") | {key: .[0], value: (.[1] | tonumber)}] | from_entries'
+        }
+        ir() { awk '/^totals:/{print $2; exit}' "$1" 2>/dev/null || echo 0; }
+        ok_ns=$(jq -r '.ok // 0' "$OUT/callgrind.nonstream.json" 2>/dev/null || echo 0)
+        ok_st=$(jq -r '.ok // 0' "$OUT/callgrind.stream.json" 2>/dev/null || echo 0)
+        if [ -f "$OUT/callgrind.out.2" ] && [ -f "$OUT/callgrind.out.3" ]; then
+            CG=$(jq -nc --argjson n "$CG_N" --argjson okn "$ok_ns" --argjson oks "$ok_st" \
+                --argjson irn "$(ir "$OUT/callgrind.out.2")" --argjson irs "$(ir "$OUT/callgrind.out.3")" \
+                --argjson objn "$(by_object "$OUT/callgrind.out.2")" --argjson objs "$(by_object "$OUT/callgrind.out.3")" \
+                '{n:$n, nonstream:{ok:$okn, ir:$irn, per_request:(if $okn > 0 then $irn / $okn else null end), by_object:$objn},
+                  stream:{ok:$oks, ir:$irs, per_request:(if $oks > 0 then $irs / $oks else null end), by_object:$objs}}')
+        else
+            event callgrind "no callgrind dumps; see bench/$cg_log"
+        fi
+    else
+        event callgrind "seam did not start under valgrind: $(tail -c 400 "$cg_log")"
+        kill "$CG_PID" 2>/dev/null || true
+    fi
+fi
+
 # ---- memory after load, shutdown -----------------------------------------
 MEM_AFTER='null'
 if seam_alive; then
@@ -328,6 +391,7 @@ jq -n \
     --arg elapsed "$((T_END - T_START))" --arg starts "$SEAM_STARTS" \
     --argjson mem_idle "$MEM_IDLE" --argjson mem_after "$MEM_AFTER" \
     --argjson scenarios "$scen_json" --argjson loglevels "${LOGLEVELS:-[]}" \
+    --argjson callgrind "$CG" \
     '$ARGS.named' >"$OUT/meta.json"
 write_report "$OUT"
 echo "run.sh: wrote bench/$REPORT in $((T_END - T_START)) s"

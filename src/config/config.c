@@ -208,18 +208,26 @@ static seam_rc oom(ctx *c)
     return SEAM_ERR_NOMEM;
 }
 
+/* Marks a key path that did not fit in PATH_MAX_LEN, so that a cut path
+ * is not mistaken for a real key. */
+static void path_truncated(char *out, int n)
+{
+    if (n >= PATH_MAX_LEN)
+        memcpy(out + PATH_MAX_LEN - 4, "...", 4);
+}
+
 static void path_key(char *out, const char *path, const char *key, size_t keylen)
 {
     int klen = keylen > PATH_MAX_LEN ? PATH_MAX_LEN : (int)keylen;
     if (path && path[0])
-        snprintf(out, PATH_MAX_LEN, "%s.%.*s", path, klen, key);
+        path_truncated(out, snprintf(out, PATH_MAX_LEN, "%s.%.*s", path, klen, key));
     else
-        snprintf(out, PATH_MAX_LEN, "%.*s", klen, key);
+        path_truncated(out, snprintf(out, PATH_MAX_LEN, "%.*s", klen, key));
 }
 
 static void path_index(char *out, const char *path, size_t i)
 {
-    snprintf(out, PATH_MAX_LEN, "%s[%zu]", path, i);
+    path_truncated(out, snprintf(out, PATH_MAX_LEN, "%s[%zu]", path, i));
 }
 
 /* ---- node helpers ------------------------------------------------------- */
@@ -493,7 +501,7 @@ static void apply_defaults(const field *fields, size_t nfields, void *base)
 static seam_rc convert_strlist(ctx *c, const field *f, struct fy_node *v, int line,
                                const char *path, void *base)
 {
-    size_t n;
+    size_t n = 0;
     seam_rc rc = get_list(c, v, line, path, true, &n);
     if (rc != SEAM_OK)
         return rc;
@@ -522,7 +530,7 @@ static seam_rc convert_strlist(ctx *c, const field *f, struct fy_node *v, int li
 static seam_rc convert_mask(ctx *c, const field *f, struct fy_node *v, int line, const char *path,
                             void *base)
 {
-    size_t n;
+    size_t n = 0;
     seam_rc rc = get_list(c, v, line, path, true, &n);
     if (rc != SEAM_OK)
         return rc;
@@ -866,7 +874,7 @@ static seam_rc check_url(ctx *c, seam_backend_conf *b, int line, const char *pat
 static seam_rc fn_backends(ctx *c, struct fy_node *v, int line, const char *path, void *base)
 {
     seam_config *cfg = base;
-    size_t n;
+    size_t n = 0;
     seam_rc rc = get_list(c, v, line, path, true, &n);
     if (rc != SEAM_OK)
         return rc;
@@ -929,7 +937,7 @@ static seam_rc fn_pools(ctx *c, struct fy_node *v, int line, const char *path, v
         int kline = node_line(key, line);
         char sub[PATH_MAX_LEN], el[PATH_MAX_LEN];
         const char *s;
-        size_t len, nb;
+        size_t len, nb = 0;
         seam_rc rc = get_scalar(c, key, kline, path, "a pool name", &s, &len);
         if (rc != SEAM_OK)
             return rc;
@@ -1064,7 +1072,7 @@ static const field rule_fields[R__COUNT] = {
 static seam_rc fn_rules(ctx *c, struct fy_node *v, int line, const char *path, void *base)
 {
     seam_config *cfg = base;
-    size_t n;
+    size_t n = 0;
     seam_rc rc = get_list(c, v, line, path, false, &n);
     if (rc != SEAM_OK || n == 0)
         return rc;
@@ -1182,6 +1190,53 @@ static seam_rc build(ctx *c, struct fy_node *root)
 
 /* ---- entry points ------------------------------------------------------- */
 
+/* Returns the length of the longest valid UTF-8 prefix of <s> (RFC 3629: no
+ * overlong forms, no surrogates, nothing above U+10FFFF). No library in
+ * seam's stack exports such a check, and it is needed before libfyaml sees
+ * the text: 0.7.12 loops forever on invalid UTF-8 inside a directive line
+ * (pantoniou/libfyaml#101, fixed upstream after that release). */
+static size_t utf8_valid_prefix(const unsigned char *s, size_t len)
+{
+    size_t i = 0;
+    while (i < len) {
+        unsigned char c = s[i];
+        size_t n;
+        unsigned char lo = 0x80, hi = 0xbf; /* allowed range of the 2nd byte */
+        if (c < 0x80) {
+            i++;
+            continue;
+        }
+        if (c >= 0xc2 && c <= 0xdf)
+            n = 1;
+        else if (c >= 0xe0 && c <= 0xef) {
+            n = 2;
+            lo = c == 0xe0 ? 0xa0 : 0x80; /* overlong */
+            hi = c == 0xed ? 0x9f : 0xbf; /* surrogates */
+        } else if (c >= 0xf0 && c <= 0xf4) {
+            n = 3;
+            lo = c == 0xf0 ? 0x90 : 0x80; /* overlong */
+            hi = c == 0xf4 ? 0x8f : 0xbf; /* above U+10FFFF */
+        } else {
+            return i;
+        }
+        if (len - i <= n || s[i + 1] < lo || s[i + 1] > hi)
+            return i;
+        for (size_t k = 2; k <= n; k++)
+            if ((s[i + k] & 0xc0) != 0x80)
+                return i;
+        i += n + 1;
+    }
+    return len;
+}
+
+static int line_at(const char *text, size_t off)
+{
+    int line = 1;
+    for (size_t i = 0; i < off; i++)
+        line += text[i] == '\n';
+    return line;
+}
+
 static void diag_quiet(struct fy_diag *diag, void *user, const char *buf, size_t len)
 {
 }
@@ -1217,13 +1272,12 @@ seam_rc seam_config_parse(const char *text, size_t len, const char *name, seam_c
     }
     /* libfyaml stops at a NUL as if the stream ended, which would quietly
      * drop the rest of the file. */
-    if (memchr(text, '\0', len)) {
-        const char *z = memchr(text, '\0', len);
-        int line = 1;
-        for (const char *q = text; q < z; q++)
-            line += *q == '\n';
-        return fail(&c, line, NULL, "the file contains a NUL byte");
-    }
+    const char *z = memchr(text, '\0', len);
+    if (z)
+        return fail(&c, line_at(text, (size_t)(z - text)), NULL, "the file contains a NUL byte");
+    size_t good = utf8_valid_prefix((const unsigned char *)text, len);
+    if (good < len)
+        return fail(&c, line_at(text, good), NULL, "the file is not valid UTF-8");
 
     c.cfg = seam_calloc(1, sizeof *c.cfg);
     if (!c.cfg)

@@ -2,7 +2,14 @@
 
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { runSeam, seamConfig, writeConfig, CLOUD_KEY_ENV, CLOUD_KEY } from './helpers.mjs';
+import { runSeam as run, seamConfig, writeConfig, CLOUD_KEY_ENV, CLOUD_KEY } from './helpers.mjs';
+
+/** Runs seam and fails on any sanitizer report (when SEAM_BIN is an ASan build). */
+async function runSeam(args, opts) {
+  const r = await run(args, opts);
+  assert.equal(r.sanitizer, null, `sanitizer report from seam ${args.join(' ')}`);
+  return r;
+}
 
 const base = () => seamConfig({ local: 'http://127.0.0.1:1', cloud: 'http://127.0.0.1:2' });
 
@@ -150,7 +157,7 @@ describe('seam route', { timeout: 60000 }, () => {
 
   it('plain output: one human line per input naming the pool and the rule; reads a file argument too', async () => {
     const file = writeConfig(base(), 'route');
-    const tasks = writeConfig(input, 'tasks').replace(/\.yaml$/, '.yaml'); // any path works
+    const tasks = writeConfig(input, 'tasks'); // a JSONL file (the name does not matter)
     for (const args of [['route', '-c', file, '-'], ['route', '-c', file, tasks]]) {
       const r = await runSeam(args, { input: args.at(-1) === '-' ? input : undefined });
       assert.equal(r.code, 0, `${args.join(' ')}: exit ${r.code}; stderr: ${r.stderr}`);

@@ -183,12 +183,18 @@ export function runSeam(args, { input, env, timeoutMs = 10000 } = {}) {
     p.on('close', (code, signal) => {
       clearTimeout(t);
       live.delete(p);
-      resolve({ code, signal, stdout, stderr });
+      resolve({ code, signal, stdout, stderr, sanitizer: sanitizerReport(stderr) });
     });
     p.stdin.on('error', () => {});
     if (input !== undefined) p.stdin.end(input);
     else p.stdin.end();
   });
+}
+
+/** The first sanitizer finding (ASan, LSan, UBSan) in <text>, or null. */
+export function sanitizerReport(text) {
+  const m = /(ERROR: (AddressSanitizer|LeakSanitizer)[^\n]*|[^\n]*runtime error:[^\n]*)/.exec(text);
+  return m ? m[1] : null;
 }
 
 /**
@@ -294,6 +300,8 @@ export async function startSeam(yaml, { env = {}, readyTimeoutMs = 10000, args =
         await exited;
         return `did not exit within ${timeoutMs} ms of SIGTERM`;
       }
+      const san = sanitizerReport(errText);
+      if (san) return `exit ${r.code} with a sanitizer report: ${san}`;
       return r.code;
     },
     kill() {

@@ -7,7 +7,7 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import http from 'node:http';
-import { startStack, userMsg, rid, waitUntil, within, assertNoViolations } from './helpers.mjs';
+import { startStack, userMsg, rid, waitUntil, within, assertNoViolations, sanitizerReport } from './helpers.mjs';
 
 /** Resolves 'refused' | 'accepted' | 'timeout' | 'error X' for a fresh TCP connection. */
 function tryConnect(listen) {
@@ -127,6 +127,7 @@ describe('graceful shutdown', { timeout: 60000 }, () => {
 
   it('seam exited 0', () => {
     assert.deepEqual(outcome.exit, { code: 0, signal: null }, `exit; stderr tail:\n${s.seam.stderr().slice(-1500)}`);
+    assert.equal(sanitizerReport(s.seam.stderr()), null, 'no sanitizer report');
     assertNoViolations(s.cloud);
   });
 });

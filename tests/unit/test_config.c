@@ -511,6 +511,32 @@ static void test_nul_byte(void **state)
     assert_contains(err, "NUL");
 }
 
+static void test_utf8(void **state)
+{
+    static const char *bad[] = {
+        "%\xff\n",                     /* hangs libfyaml 0.7.12 (pantoniou/libfyaml#101) */
+        "%\"\xa6",                     /* the reproducer from that issue */
+        "a: 1\nb: \xc3\n",             /* truncated sequence */
+        "a: 1\nb: \xc0\xaf\n",         /* overlong '/' */
+        "a: 1\nb: \xed\xa0\x80\n",     /* surrogate */
+        "a: 1\nb: \xf4\x90\x80\x80\n", /* above U+10FFFF */
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        seam_config *cfg = NULL;
+        char err[256];
+        assert_int_equal(parse(bad[i], &cfg, err, sizeof err), SEAM_ERR_CONFIG);
+        assert_null(cfg);
+        assert_contains(err, i < 2 ? "t.yaml:1: " : "t.yaml:2: ");
+        assert_contains(err, "not valid UTF-8");
+    }
+    /* Valid multi-byte text passes through untouched. */
+    seam_config *cfg = parse_ok("backends:\n  - {name: a, provider: openai, url: http://h,"
+                                " location: local, models: [\"mod\xc3\xa8le-\xf0\x9f\x98\x80\"]}\n"
+                                "pools: {local: [a]}\n");
+    assert_string_equal(cfg->backends[0].models[0], "mod\xc3\xa8le-\xf0\x9f\x98\x80");
+    seam_config_free(cfg);
+}
+
 static void test_small_error_buffer(void **state)
 {
     seam_config *cfg = NULL;
@@ -628,11 +654,17 @@ static void test_fault_injection(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_shipped_config),  cmocka_unit_test(test_defaults),
-        cmocka_unit_test(test_everything_set),  cmocka_unit_test(test_listen_forms),
-        cmocka_unit_test(test_errors),          cmocka_unit_test(test_error_hides_secret),
-        cmocka_unit_test(test_nul_byte),        cmocka_unit_test(test_small_error_buffer),
-        cmocka_unit_test(test_load_errors),     cmocka_unit_test(test_print),
+        cmocka_unit_test(test_shipped_config),
+        cmocka_unit_test(test_defaults),
+        cmocka_unit_test(test_everything_set),
+        cmocka_unit_test(test_listen_forms),
+        cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_error_hides_secret),
+        cmocka_unit_test(test_nul_byte),
+        cmocka_unit_test(test_utf8),
+        cmocka_unit_test(test_small_error_buffer),
+        cmocka_unit_test(test_load_errors),
+        cmocka_unit_test(test_print),
         cmocka_unit_test(test_fault_injection),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
