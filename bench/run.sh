@@ -61,9 +61,10 @@ UP_PID=""
 SEAM_PID=""
 CG_PID=""
 cleanup() {
-    [ -n "$SEAM_PID" ] && kill "$SEAM_PID" 2>/dev/null || true
-    [ -n "$CG_PID" ] && kill "$CG_PID" 2>/dev/null || true
-    [ -n "$UP_PID" ] && kill "$UP_PID" 2>/dev/null || true
+    local pid
+    for pid in "$SEAM_PID" "$CG_PID" "$UP_PID"; do
+        if [ -n "$pid" ]; then kill "$pid" 2>/dev/null || true; fi
+    done
     wait 2>/dev/null || true
 }
 trap cleanup EXIT
@@ -311,10 +312,15 @@ if command -v valgrind >/dev/null && command -v callgrind_control >/dev/null && 
         cg_run "$OUT/callgrind.stream.json" --requests "$CG_N" --stream
         kill -TERM "$CG_PID" 2>/dev/null || true
         wait "$CG_PID" 2>/dev/null || true
+        CG_PID=""
         # Instructions by shared object for one dump, as {object: percent}.
         by_object() {
-            callgrind_annotate --threshold=100 "$1" 2>/dev/null | awk '
+            callgrind_annotate --inclusive=no --threshold=100 "$1" 2>/dev/null | awk '
+                # In the dumps after the first, callgrind_annotate charges the
+                # functions on the stack at dump time (thread start, the event
+                # loop) with the whole total as if it were their own: skip them.
                 /PROGRAM TOTALS/ { next }
+                /\(100\.0%\)/ { next }
                 /^ *[0-9,]+ +\(/ {
                     ir = $1; gsub(",", "", ir)
                     if (match($0, /\[[^]]*\]$/)) { o = substr($0, RSTART + 1, RLENGTH - 2); n = split(o, a, "/"); o = a[n] }
@@ -323,6 +329,23 @@ if command -v valgrind >/dev/null && command -v callgrind_control >/dev/null && 
                 END { for (k in s) printf "%s\t%.4f\n", k, 100 * s[k] / t }' |
                 jq -Rn '[inputs | split("\t") | {key: .[0], value: (.[1] | tonumber)}] | from_entries'
         }
+        # The heaviest functions of one dump, as ["name (object) pct%"]: by own
+        # instructions ($2 = no) or including their callees ($2 = yes, named
+        # functions only, those on the stack at dump time left out).
+        top_functions() {
+            callgrind_annotate --inclusive="$2" --threshold=100 "$1" 2>/dev/null | awk -v incl="$2" '
+                /PROGRAM TOTALS/ { t = $1; gsub(",", "", t); next }
+                /\(100\.0%\)/ { next }
+                /^ *[0-9,]+ +\(/ && n < (incl == "yes" ? 14 : 8) {
+                    ir = $1; gsub(",", "", ir)
+                    line = $0; sub(/^ *[0-9,]+ +\( *[0-9.]+%\) +/, "", line)
+                    obj = ""
+                    if (match(line, / \[[^]]*\]$/)) { obj = substr(line, RSTART + 2, RLENGTH - 3); line = substr(line, 1, RSTART - 1); k = split(obj, a, "/"); obj = a[k] }
+                    k = split(line, b, ":"); fn = b[k]
+                    if (incl == "yes" && fn ~ /^(0x[0-9a-f]+.*|clone|start_thread|event_base_dispatch|event_base_loop|worker_main|main|__libc_start_.*)$/) next
+                    printf "%s%s %.1f%%\n", fn, (obj == "" ? "" : " (" obj ")"), 100 * ir / t; n++
+                }' | jq -Rn '[inputs]'
+        }
         ir() { awk '/^totals:/{print $2; exit}' "$1" 2>/dev/null || echo 0; }
         ok_ns=$(jq -r '.ok // 0' "$OUT/callgrind.nonstream.json" 2>/dev/null || echo 0)
         ok_st=$(jq -r '.ok // 0' "$OUT/callgrind.stream.json" 2>/dev/null || echo 0)
@@ -330,8 +353,10 @@ if command -v valgrind >/dev/null && command -v callgrind_control >/dev/null && 
             CG=$(jq -nc --argjson n "$CG_N" --argjson okn "$ok_ns" --argjson oks "$ok_st" \
                 --argjson irn "$(ir "$OUT/callgrind.out.2")" --argjson irs "$(ir "$OUT/callgrind.out.3")" \
                 --argjson objn "$(by_object "$OUT/callgrind.out.2")" --argjson objs "$(by_object "$OUT/callgrind.out.3")" \
-                '{n:$n, nonstream:{ok:$okn, ir:$irn, per_request:(if $okn > 0 then $irn / $okn else null end), by_object:$objn},
-                  stream:{ok:$oks, ir:$irs, per_request:(if $oks > 0 then $irs / $oks else null end), by_object:$objs}}')
+                --argjson topn "$(top_functions "$OUT/callgrind.out.2" no)" --argjson tops "$(top_functions "$OUT/callgrind.out.3" no)" \
+                --argjson incn "$(top_functions "$OUT/callgrind.out.2" yes)" --argjson incs "$(top_functions "$OUT/callgrind.out.3" yes)" \
+                '{n:$n, nonstream:{ok:$okn, ir:$irn, per_request:(if $okn > 0 then $irn / $okn else null end), by_object:$objn, top:$topn, inclusive:$incn},
+                  stream:{ok:$oks, ir:$irs, per_request:(if $oks > 0 then $irs / $oks else null end), by_object:$objs, top:$tops, inclusive:$incs}}')
         else
             event callgrind "no callgrind dumps; see bench/$cg_log"
         fi
@@ -376,6 +401,7 @@ commit=$(git -C .. rev-parse --short HEAD 2>/dev/null || echo unknown)
 dirty=$(git -C .. status --porcelain -- src Makefile 2>/dev/null | head -c 1)
 T_END=$(date +%s)
 
+# shellcheck source=/dev/null
 jq -n \
     --arg date "$(date -u +%Y-%m-%dT%H:%MZ)" \
     --arg nproc "$(nproc)" --arg cpu "$cpu" --arg kernel "$(uname -sr)" --arg mem "$mem_total" \

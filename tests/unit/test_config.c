@@ -537,6 +537,20 @@ static void test_utf8(void **state)
     seam_config_free(cfg);
 }
 
+/* A key path longer than the path buffer is cut visibly, not silently. */
+static void test_long_key_path(void **state)
+{
+    char yaml[1024], key[301];
+    memset(key, 'k', 300);
+    key[300] = '\0';
+    snprintf(yaml, sizeof yaml, MIN "limits: {%s: 1}\n", key);
+    seam_config *cfg = NULL;
+    char err[1024];
+    assert_int_equal(parse(yaml, &cfg, err, sizeof err), SEAM_ERR_CONFIG);
+    assert_contains(err, "t.yaml:9: key 'limits.kkkk");
+    assert_contains(err, "kkk...': unknown key");
+}
+
 static void test_small_error_buffer(void **state)
 {
     seam_config *cfg = NULL;
@@ -654,17 +668,12 @@ static void test_fault_injection(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_shipped_config),
-        cmocka_unit_test(test_defaults),
-        cmocka_unit_test(test_everything_set),
-        cmocka_unit_test(test_listen_forms),
-        cmocka_unit_test(test_errors),
-        cmocka_unit_test(test_error_hides_secret),
-        cmocka_unit_test(test_nul_byte),
-        cmocka_unit_test(test_utf8),
-        cmocka_unit_test(test_small_error_buffer),
-        cmocka_unit_test(test_load_errors),
-        cmocka_unit_test(test_print),
+        cmocka_unit_test(test_shipped_config),  cmocka_unit_test(test_defaults),
+        cmocka_unit_test(test_everything_set),  cmocka_unit_test(test_listen_forms),
+        cmocka_unit_test(test_errors),          cmocka_unit_test(test_error_hides_secret),
+        cmocka_unit_test(test_nul_byte),        cmocka_unit_test(test_utf8),
+        cmocka_unit_test(test_long_key_path),   cmocka_unit_test(test_small_error_buffer),
+        cmocka_unit_test(test_load_errors),     cmocka_unit_test(test_print),
         cmocka_unit_test(test_fault_injection),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
