@@ -83,9 +83,9 @@ fuzz-run: fuzz
 	  ./build/fuzz/$$f -max_total_time=$${FUZZ_SECONDS:-10} fuzz/out/$$f fuzz/corpus/$$f; done
 
 format:
-	clang-format -i $(SRC) $(wildcard src/*/*.h src/*.h) $(UNIT_SRC) $(FUZZ_SRC)
+	clang-format -i $(SRC) $(wildcard src/*/*.h src/*.h tests/unit/*.h) $(UNIT_SRC) $(FUZZ_SRC)
 format-check:
-	clang-format --dry-run --Werror $(SRC) $(wildcard src/*/*.h src/*.h) $(UNIT_SRC) $(FUZZ_SRC)
+	clang-format --dry-run --Werror $(SRC) $(wildcard src/*/*.h src/*.h tests/unit/*.h) $(UNIT_SRC) $(FUZZ_SRC)
 
 bench:
 	$(MAKE) -C bench

@@ -11,8 +11,8 @@
 #include <string.h>
 #include <time.h>
 
-#define OPENAI_MAX_ANSWER   (256u << 20) /* bound on a collected answer */
-#define OPENAI_MAX_CALLS    128
+#define OPENAI_MAX_ANSWER (256u << 20) /* bound on a collected answer */
+#define OPENAI_MAX_CALLS  128
 
 /* ---- decoding ---- */
 
@@ -35,8 +35,10 @@ static int parse_role(const char *s, seam_role *r)
     static const struct {
         const char *name;
         seam_role role;
-    } roles[] = {{"system", SEAM_ROLE_SYSTEM},       {"developer", SEAM_ROLE_DEVELOPER},
-                 {"user", SEAM_ROLE_USER},           {"assistant", SEAM_ROLE_ASSISTANT},
+    } roles[] = {{"system", SEAM_ROLE_SYSTEM},
+                 {"developer", SEAM_ROLE_DEVELOPER},
+                 {"user", SEAM_ROLE_USER},
+                 {"assistant", SEAM_ROLE_ASSISTANT},
                  {"tool", SEAM_ROLE_TOOL}};
     for (size_t i = 0; i < sizeof(roles) / sizeof(roles[0]); i++)
         if (strcmp(s, roles[i].name) == 0) {
@@ -106,8 +108,8 @@ static seam_rc decode_message(struct decoder *d, const json_t *o, seam_msg *m, b
         return fail(d, "messages", "%s", "each message must be an object");
     const json_t *role = json_object_get(o, "role");
     if (!json_is_string(role) || parse_role(json_string_value(role), &m->role) != 0)
-        return fail(d, "messages",
-                    "%s", "each message needs a role: system, developer, user, assistant or tool");
+        return fail(d, "messages", "%s",
+                    "each message needs a role: system, developer, user, assistant or tool");
     const json_t *name = json_object_get(o, "name");
     if (json_is_string(name))
         m->name = json_string_value(name);
@@ -200,9 +202,12 @@ static seam_rc decode_tools(struct decoder *d, const json_t *tools, seam_req *r)
         const json_t *fn = json_object_get(t, "function");
         if (!json_is_string(type) || strcmp(json_string_value(type), "function") != 0 ||
             !json_is_object(fn))
-            return fail(d, "tools", "%s", "each tool must be {\"type\":\"function\",\"function\":{...}}");
-        const json_t *name = json_object_get(fn, "name"), *desc = json_object_get(fn, "description");
-        const json_t *params = json_object_get(fn, "parameters"), *strict = json_object_get(fn, "strict");
+            return fail(d, "tools", "%s",
+                        "each tool must be {\"type\":\"function\",\"function\":{...}}");
+        const json_t *name = json_object_get(fn, "name"),
+                     *desc = json_object_get(fn, "description");
+        const json_t *params = json_object_get(fn, "parameters"),
+                     *strict = json_object_get(fn, "strict");
         if (!json_is_string(name))
             return fail(d, "tools", "%s", "each tool function needs a string name");
         if (params && !json_is_object(params))
@@ -254,10 +259,22 @@ static seam_rc get_nonneg_int(struct decoder *d, const json_t *v, const char *na
 }
 
 /* Modelled top-level keys; everything else is passthrough. */
-static const char *const modelled[] = {
-    "model", "messages", "tools", "tool_choice", "response_format", "max_tokens",
-    "max_completion_tokens", "temperature", "top_p", "seed", "stop", "reasoning_effort",
-    "stream", "stream_options", "seam", NULL};
+static const char *const modelled[] = {"model",
+                                       "messages",
+                                       "tools",
+                                       "tool_choice",
+                                       "response_format",
+                                       "max_tokens",
+                                       "max_completion_tokens",
+                                       "temperature",
+                                       "top_p",
+                                       "seed",
+                                       "stop",
+                                       "reasoning_effort",
+                                       "stream",
+                                       "stream_options",
+                                       "seam",
+                                       NULL};
 
 static bool is_modelled(const char *k)
 {
@@ -370,7 +387,8 @@ seam_rc seam_api_openai_decode(seam_arena *a, const char *body, size_t len, seam
         return SEAM_ERR_NOMEM;
     seam_rc rc;
     for (size_t i = 0; i < r->nmsgs; i++)
-        if ((rc = decode_message(&d, json_array_get(msgs, i), &r->msgs[i], &r->has_images)) != SEAM_OK)
+        if ((rc = decode_message(&d, json_array_get(msgs, i), &r->msgs[i], &r->has_images)) !=
+            SEAM_OK)
             return rc;
 
     const json_t *tools = json_object_get(root, "tools");
@@ -394,8 +412,8 @@ seam_rc seam_api_openai_decode(seam_arena *a, const char *body, size_t len, seam
     return SEAM_OK;
 }
 
-char *seam_api_openai_error(seam_arena *a, const char *message, const char *type,
-                            const char *param, const char *code)
+char *seam_api_openai_error(seam_arena *a, const char *message, const char *type, const char *param,
+                            const char *code)
 {
     json_t *o = json_pack("{s:{s:s, s:s, s:s?, s:s?}}", "error", "message", message, "type",
                           type ? type : "invalid_request_error", "param", param, "code", code);
@@ -685,7 +703,8 @@ char *seam_openai_collector_body(seam_openai_collector *c, size_t *len)
     else
         json_object_set_new(msg, "content", json_null());
     json_object_set_new(msg, "refusal",
-                        c->refusal.len ? json_stringn(c->refusal.data, c->refusal.len) : json_null());
+                        c->refusal.len ? json_stringn(c->refusal.data, c->refusal.len)
+                                       : json_null());
     if (c->reasoning.len)
         json_object_set_new(msg, "reasoning_content",
                             json_stringn(c->reasoning.data, c->reasoning.len));

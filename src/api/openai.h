@@ -24,8 +24,8 @@ seam_rc seam_api_openai_decode(seam_arena *a, const char *body, size_t len, seam
 
 /* An OpenAI error body: {"error":{"message","type","param","code"}}. Returns
  * a string in <a>. */
-char *seam_api_openai_error(seam_arena *a, const char *message, const char *type,
-                            const char *param, const char *code);
+char *seam_api_openai_error(seam_arena *a, const char *message, const char *type, const char *param,
+                            const char *code);
 
 /* Writes a stream of events as OpenAI SSE chunks. */
 typedef struct seam_openai_writer {

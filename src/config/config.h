@@ -70,9 +70,9 @@ typedef struct seam_config {
     size_t npools;
     seam_rule_conf *rules;
     size_t nrules;
-    size_t default_pool; /* index into pools */
-    seam_sensitivity default_sensitivity; /* default internal */
-    seam_unknown_model unknown_model;     /* default reject */
+    size_t default_pool;                       /* index into pools */
+    seam_sensitivity default_sensitivity;      /* default internal */
+    seam_unknown_model unknown_model;          /* default reject */
     seam_pinned_violation on_pinned_violation; /* default reroute */
 } seam_config;
 

@@ -21,8 +21,7 @@ void *seam_arena_alloc(seam_arena *a, size_t n);
 void *seam_arena_calloc(seam_arena *a, size_t n);
 char *seam_arena_strndup(seam_arena *a, const char *s, size_t n);
 char *seam_arena_strdup(seam_arena *a, const char *s);
-char *seam_arena_printf(seam_arena *a, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+char *seam_arena_printf(seam_arena *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Registers <fn>(<arg>) to run when the arena is freed. Returns 0, or -1 when
  * out of memory (in which case the hook will not run: the caller cleans up). */

@@ -26,11 +26,16 @@ const char *seam_complexity_name(seam_complexity c)
 const char *seam_finish_name_openai(seam_finish f)
 {
     switch (f) {
-    case SEAM_FINISH_STOP: return "stop";
-    case SEAM_FINISH_LENGTH: return "length";
-    case SEAM_FINISH_TOOL_CALLS: return "tool_calls";
-    case SEAM_FINISH_CONTENT_FILTER: return "content_filter";
-    case SEAM_FINISH_ERROR: return "stop";
+    case SEAM_FINISH_STOP:
+        return "stop";
+    case SEAM_FINISH_LENGTH:
+        return "length";
+    case SEAM_FINISH_TOOL_CALLS:
+        return "tool_calls";
+    case SEAM_FINISH_CONTENT_FILTER:
+        return "content_filter";
+    case SEAM_FINISH_ERROR:
+        return "stop";
     }
     return "stop";
 }

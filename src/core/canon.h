@@ -128,7 +128,7 @@ typedef enum {
 } seam_reasoning;
 
 typedef struct seam_params {
-    int64_t max_tokens; /* -1 when absent */
+    int64_t max_tokens;     /* -1 when absent */
     bool max_tokens_legacy; /* the client used max_tokens rather than max_completion_tokens */
     bool has_temperature, has_top_p, has_seed;
     double temperature, top_p;
@@ -137,8 +137,8 @@ typedef struct seam_params {
     size_t nstop;
     seam_reasoning reasoning;
     const char *reasoning_raw; /* the client's effort string, for same-dialect echo */
-    json_t *response_format; /* as given, may be NULL */
-    json_t *tool_choice;     /* as given, may be NULL */
+    json_t *response_format;   /* as given, may be NULL */
+    json_t *tool_choice;       /* as given, may be NULL */
 } seam_params;
 
 typedef struct seam_req {
@@ -195,8 +195,8 @@ typedef struct seam_event {
     const char *name; /* start: model; tool call begin: function name */
     seam_usage usage;
     seam_finish finish;
-    int status;            /* error: HTTP status to report */
-    const char *err_type;  /* error: provider error type, if known */
+    int status;           /* error: HTTP status to report */
+    const char *err_type; /* error: provider error type, if known */
 } seam_event;
 
 /* A consumer of events. Returns 0 to continue, -1 to abort the stream. */

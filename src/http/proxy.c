@@ -63,7 +63,7 @@ struct seam_exchange {
     struct evbuffer *chunk;
     struct event *watch; /* notices the client hanging up while we wait */
     bool reply_started, client_gone, finished, stream_failed;
-    bool reply_sent; /* the last byte is queued: on_reply_written ends the count */
+    bool reply_sent;   /* the last byte is queued: on_reply_written ends the count */
     char failure[256]; /* set when seam aborted the transfer: why */
     int status;
     const char *err_code;
@@ -368,8 +368,8 @@ static void finish_whole(seam_exchange *ex)
     const char *body = ex->upbody.data ? ex->upbody.data : "";
     if (ex->creq->stream) {
         seam_event_sink sink = {on_stream_event, ex};
-        seam_rc rc = ex->prov->parse_response(body, ex->upbody.len, ex->arena, &sink, err,
-                                              sizeof(err));
+        seam_rc rc =
+            ex->prov->parse_response(body, ex->upbody.len, ex->arena, &sink, err, sizeof(err));
         if (rc != SEAM_OK || ex->failure[0]) {
             reply_error(ex, 502, "upstream_error", "upstream_error", NULL,
                         ex->failure[0] ? ex->failure : err);
@@ -611,8 +611,9 @@ static void start(seam_exchange *ex)
     }
     ex->prov = seam_provider_get(ex->backend->provider);
     ex->model_sent = ex->d.pinned_model ? ex->d.pinned_model : ex->backend->models[0];
-    seam_openai_writer_init(&ex->writer, ex->arena, seam_arena_printf(ex->arena, "chatcmpl-%s", ex->id),
-                            ex->model_sent, ex->creq->include_usage);
+    seam_openai_writer_init(&ex->writer, ex->arena,
+                            seam_arena_printf(ex->arena, "chatcmpl-%s", ex->id), ex->model_sent,
+                            ex->creq->include_usage);
 
     const char *key = ex->backend->api_key_env && ex->backend->api_key_env[0]
                           ? getenv(ex->backend->api_key_env)
@@ -622,8 +623,8 @@ static void start(seam_exchange *ex)
                          sizeof(err));
     if (rc != SEAM_OK) {
         seam_buf_free(&call.body);
-        reply_error(ex, rc == SEAM_ERR_NOMEM ? 500 : 400, "invalid_request_error",
-                    "untranslatable", NULL, err);
+        reply_error(ex, rc == SEAM_ERR_NOMEM ? 500 : 400, "invalid_request_error", "untranslatable",
+                    NULL, err);
         return;
     }
     seam_transfer_opts o = {

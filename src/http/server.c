@@ -208,8 +208,7 @@ static void *worker_main(void *arg)
     seam_worker *w = arg;
     seam_prober *prober = NULL;
     if (w->id == 0)
-        prober = seam_prober_start(w->base, w->upstream, w->cfg, w->srv->health,
-                                   PROBE_INTERVAL_MS);
+        prober = seam_prober_start(w->base, w->upstream, w->cfg, w->srv->health, PROBE_INTERVAL_MS);
     event_base_dispatch(w->base);
     seam_prober_stop(prober);
     seam_proxy_abort_all(w);
@@ -331,10 +330,9 @@ seam_rc seam_server_run(const seam_config *cfg, char *err, size_t errlen)
                                            srv.listen_addr, "workers", n));
     int sig = 0;
     sigwait(&sigs, &sig);
-    seam_log_json(SEAM_LOG_INFO,
-                  json_pack("{s:s, s:s, s:I}", "msg", "shutting down", "signal",
-                            sig == SIGTERM ? "SIGTERM" : "SIGINT", "grace_ms",
-                            (json_int_t)cfg->limits.shutdown_grace_ms));
+    seam_log_json(SEAM_LOG_INFO, json_pack("{s:s, s:s, s:I}", "msg", "shutting down", "signal",
+                                           sig == SIGTERM ? "SIGTERM" : "SIGINT", "grace_ms",
+                                           (json_int_t)cfg->limits.shutdown_grace_ms));
     for (int i = 0; i < n; i++)
         event_active(srv.workers[i].wake, 0, 0);
     for (int i = 0; i < n; i++)

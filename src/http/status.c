@@ -10,9 +10,9 @@ static void reply_owned(struct evhttp_request *req, int status, json_t *o)
 {
     char *s = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
     json_decref(o);
-    seam_http_reply_json(req, status,
-                         s ? s : "{\"error\":{\"message\":\"out of memory\",\"type\":\"server_error\"}}",
-                         NULL);
+    seam_http_reply_json(
+        req, status,
+        s ? s : "{\"error\":{\"message\":\"out of memory\",\"type\":\"server_error\"}}", NULL);
     free(s);
 }
 

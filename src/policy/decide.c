@@ -89,8 +89,7 @@ static void explain_rule(const seam_rule_conf *r, const seam_task *t, char *s, s
 {
     s[0] = '\0';
     describe_mask(s, n, "kind", r->kinds, t->kind, kind_n, SEAM_KIND__COUNT);
-    describe_mask(s, n, "sensitivity", r->sensitivities, t->sensitivity, sens_n,
-                  SEAM_SENS__COUNT);
+    describe_mask(s, n, "sensitivity", r->sensitivities, t->sensitivity, sens_n, SEAM_SENS__COUNT);
     describe_mask(s, n, "complexity", r->complexities, t->complexity, cplx_n, SEAM_CPLX__COUNT);
     size_t len = strlen(s);
     if (r->has_tokens_gt)

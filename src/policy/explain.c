@@ -31,8 +31,8 @@ static seam_rc write_error(seam_buf *out, bool json, const char *msg)
 }
 
 /* A task line: the fields a client would declare plus the token count. */
-static seam_rc task_from_json(const seam_config *cfg, json_t *o, seam_task *t,
-                              seam_route_facts *f, char *err, size_t n)
+static seam_rc task_from_json(const seam_config *cfg, json_t *o, seam_task *t, seam_route_facts *f,
+                              char *err, size_t n)
 {
     seam_task_init(t, cfg);
     const char *keys[] = {"kind", "sensitivity", "complexity"};
@@ -65,8 +65,7 @@ static seam_rc task_from_json(const seam_config *cfg, json_t *o, seam_task *t,
 }
 
 static seam_rc request_from_json(const seam_config *cfg, seam_arena *a, const char *line,
-                                 size_t len, seam_task *t, seam_route_facts *f, char *err,
-                                 size_t n)
+                                 size_t len, seam_task *t, seam_route_facts *f, char *err, size_t n)
 {
     seam_req *req;
     json_t *meta;
@@ -138,9 +137,10 @@ seam_rc seam_policy_route_line(const seam_config *cfg, const char *line, size_t 
         rc = seam_buf_printf(out, "pool=%s backend=%s rule=%s fallback=[]%s%s reason=\"%s\"\n",
                              pool ? pool : "-", b ? b->name : "-", d.rule,
                              d.rerouted ? " rerouted=clearance" : "",
-                             status == 200 ? "" : status == 404 ? " status=404"
-                                                 : status == 403 ? " status=403"
-                                                                 : " status=503",
+                             status == 200   ? ""
+                             : status == 404 ? " status=404"
+                             : status == 403 ? " status=403"
+                                             : " status=503",
                              d.reason);
     }
 out:

@@ -34,9 +34,8 @@ seam_rc seam_task_declare(seam_task *t, const char *key, const char *value, cons
     } else if (strcmp(key, "sensitivity") == 0) {
         seam_sensitivity s;
         if (seam_sensitivity_parse(value, &s) != 0) {
-            snprintf(err, errlen,
-                     "invalid %s '%.40s': expected one of public, internal, regulated", field,
-                     value);
+            snprintf(err, errlen, "invalid %s '%.40s': expected one of public, internal, regulated",
+                     field, value);
             return SEAM_ERR_INVALID;
         }
         /* Declared twice (header and body): the safer, higher level wins. */
@@ -55,8 +54,8 @@ seam_rc seam_task_declare(seam_task *t, const char *key, const char *value, cons
         t->complexity = c;
         t->declared |= SEAM_TASK_DECLARED_COMPLEXITY;
     } else {
-        snprintf(err, errlen,
-                 "unknown task field %s: expected kind, sensitivity or complexity", field);
+        snprintf(err, errlen, "unknown task field %s: expected kind, sensitivity or complexity",
+                 field);
         return SEAM_ERR_INVALID;
     }
     return SEAM_OK;
@@ -65,7 +64,8 @@ seam_rc seam_task_declare(seam_task *t, const char *key, const char *value, cons
 seam_rc seam_task_declare_json(seam_task *t, const json_t *obj, char *err, size_t errlen)
 {
     if (!json_is_object(obj)) {
-        snprintf(err, errlen, "invalid seam: expected an object with kind, sensitivity, complexity");
+        snprintf(err, errlen,
+                 "invalid seam: expected an object with kind, sensitivity, complexity");
         return SEAM_ERR_INVALID;
     }
     const char *key;

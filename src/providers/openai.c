@@ -16,17 +16,22 @@
 #include <string.h>
 
 /* Bound on one SSE event from an upstream (a whole chunk). */
-#define OPENAI_MAX_EVENT (16u << 20)
+#define OPENAI_MAX_EVENT      (16u << 20)
 #define OPENAI_MAX_TOOL_CALLS 128
 
 static const char *role_name(seam_role r)
 {
     switch (r) {
-    case SEAM_ROLE_SYSTEM: return "system";
-    case SEAM_ROLE_DEVELOPER: return "developer";
-    case SEAM_ROLE_USER: return "user";
-    case SEAM_ROLE_ASSISTANT: return "assistant";
-    case SEAM_ROLE_TOOL: return "tool";
+    case SEAM_ROLE_SYSTEM:
+        return "system";
+    case SEAM_ROLE_DEVELOPER:
+        return "developer";
+    case SEAM_ROLE_USER:
+        return "user";
+    case SEAM_ROLE_ASSISTANT:
+        return "assistant";
+    case SEAM_ROLE_TOOL:
+        return "tool";
     }
     return "user";
 }
@@ -34,14 +39,22 @@ static const char *role_name(seam_role r)
 static const char *effort_name(seam_reasoning r)
 {
     switch (r) {
-    case SEAM_REASONING_OFF: return "none";
-    case SEAM_REASONING_MINIMAL: return "minimal";
-    case SEAM_REASONING_LOW: return "low";
-    case SEAM_REASONING_MEDIUM: return "medium";
-    case SEAM_REASONING_HIGH: return "high";
-    case SEAM_REASONING_XHIGH: return "xhigh";
-    case SEAM_REASONING_MAX: return "max";
-    case SEAM_REASONING_UNSET: break;
+    case SEAM_REASONING_OFF:
+        return "none";
+    case SEAM_REASONING_MINIMAL:
+        return "minimal";
+    case SEAM_REASONING_LOW:
+        return "low";
+    case SEAM_REASONING_MEDIUM:
+        return "medium";
+    case SEAM_REASONING_HIGH:
+        return "high";
+    case SEAM_REASONING_XHIGH:
+        return "xhigh";
+    case SEAM_REASONING_MAX:
+        return "max";
+    case SEAM_REASONING_UNSET:
+        break;
     }
     return NULL;
 }
@@ -110,9 +123,9 @@ static json_t *encode_message(const seam_msg *m)
             if (!calls)
                 calls = json_array();
             json_array_append_new(calls, json_pack("{s:s, s:s, s:{s:s, s:s}}", "id",
-                                                   p->call_id ? p->call_id : "", "type",
-                                                   "function", "function", "name", p->name,
-                                                   "arguments", p->args ? p->args : "{}"));
+                                                   p->call_id ? p->call_id : "", "type", "function",
+                                                   "function", "name", p->name, "arguments",
+                                                   p->args ? p->args : "{}"));
         } else if (p->type == SEAM_PART_TOOL_RESULT && p->call_id &&
                    !json_object_get(o, "tool_call_id")) {
             json_object_set_new(o, "tool_call_id", json_string(p->call_id));
@@ -146,7 +159,8 @@ json_t *seam_openai_encode_request(const seam_req *req, const char *model)
                 json_object_set(fn, "parameters", t->parameters);
             if (t->strict >= 0)
                 json_object_set_new(fn, "strict", json_boolean(t->strict));
-            json_array_append_new(tools, json_pack("{s:s, s:o}", "type", "function", "function", fn));
+            json_array_append_new(tools,
+                                  json_pack("{s:s, s:o}", "type", "function", "function", fn));
         }
         json_object_set_new(body, "tools", tools);
     }
@@ -244,7 +258,8 @@ static int emit_usage(const json_t *u, const seam_event_sink *sink)
     seam_event ev = {.type = SEAM_EV_USAGE};
     ev.usage.input = get_int(u, "prompt_tokens");
     ev.usage.output = get_int(u, "completion_tokens");
-    ev.usage.reasoning = get_int(json_object_get(u, "completion_tokens_details"), "reasoning_tokens");
+    ev.usage.reasoning =
+        get_int(json_object_get(u, "completion_tokens_details"), "reasoning_tokens");
     ev.usage.cached = get_int(json_object_get(u, "prompt_tokens_details"), "cached_tokens");
     return seam_emit(sink, &ev);
 }
@@ -300,8 +315,7 @@ static seam_rc openai_parse_response(const char *body, size_t len, seam_arena *a
     seam_event start = {.type = SEAM_EV_START,
                         .id = json_is_string(id) ? json_string_value(id) : NULL,
                         .name = json_is_string(model) ? json_string_value(model) : NULL};
-    if (seam_emit(sink, &start) ||
-        emit_text(SEAM_EV_THINKING_DELTA, reasoning_of(msg), sink) ||
+    if (seam_emit(sink, &start) || emit_text(SEAM_EV_THINKING_DELTA, reasoning_of(msg), sink) ||
         emit_text(SEAM_EV_TEXT_DELTA, json_object_get(msg, "content"), sink) ||
         emit_text(SEAM_EV_REFUSAL_DELTA, json_object_get(msg, "refusal"), sink))
         return SEAM_ERR_CANCELLED;
@@ -317,7 +331,8 @@ static seam_rc openai_parse_response(const char *body, size_t len, seam_arena *a
             snprintf(err, errlen, "upstream tool call %zu has no function name", i);
             return SEAM_ERR_UPSTREAM;
         }
-        seam_event b = {.type = SEAM_EV_TOOL_CALL_BEGIN, .index = (int)i,
+        seam_event b = {.type = SEAM_EV_TOOL_CALL_BEGIN,
+                        .index = (int)i,
                         .id = json_is_string(cid) ? json_string_value(cid) : NULL,
                         .name = json_string_value(name)};
         seam_event d = {.type = SEAM_EV_TOOL_CALL_ARGS_DELTA, .index = (int)i};
@@ -420,15 +435,18 @@ static int on_tool_delta(seam_provider_stream *s, const json_t *tc)
         snprintf(s->calls[i].id, sizeof(s->calls[i].id), "%s",
                  json_is_string(id) ? json_string_value(id) : "");
         s->calls[i].open = true;
-        seam_event b = {.type = SEAM_EV_TOOL_CALL_BEGIN, .index = (int)i,
+        seam_event b = {.type = SEAM_EV_TOOL_CALL_BEGIN,
+                        .index = (int)i,
                         .id = json_is_string(id) ? json_string_value(id) : NULL,
                         .name = json_string_value(name)};
         if (seam_emit(s->sink, &b))
             return -1;
     }
     if (json_is_string(args) && json_string_length(args) > 0) {
-        seam_event d = {.type = SEAM_EV_TOOL_CALL_ARGS_DELTA, .index = (int)i,
-                        .text = json_string_value(args), .text_len = json_string_length(args)};
+        seam_event d = {.type = SEAM_EV_TOOL_CALL_ARGS_DELTA,
+                        .index = (int)i,
+                        .text = json_string_value(args),
+                        .text_len = json_string_length(args)};
         if (seam_emit(s->sink, &d))
             return -1;
     }
@@ -459,8 +477,8 @@ static int on_chunk(seam_provider_stream *s, json_t *chunk)
             return -1;
         size_t i;
         json_t *tc;
-        json_array_foreach(json_object_get(delta, "tool_calls"), i, tc) if (on_tool_delta(s, tc))
-            return -1;
+        json_array_foreach(json_object_get(delta, "tool_calls"), i,
+                           tc) if (on_tool_delta(s, tc)) return -1;
         const json_t *fr = json_object_get(c0, "finish_reason");
         if (json_is_string(fr) && !s->finished) {
             bool had_calls = false;
@@ -468,7 +486,8 @@ static int on_chunk(seam_provider_stream *s, json_t *chunk)
                 had_calls |= s->calls[k].open;
             if (close_calls(s))
                 return -1;
-            seam_event fin = {.type = SEAM_EV_FINISH, .finish = parse_finish(json_string_value(fr))};
+            seam_event fin = {.type = SEAM_EV_FINISH,
+                              .finish = parse_finish(json_string_value(fr))};
             if (fin.finish == SEAM_FINISH_STOP && had_calls)
                 fin.finish = SEAM_FINISH_TOOL_CALLS;
             s->finished = true;

@@ -5,7 +5,8 @@
 const seam_provider *seam_provider_get(seam_provider_kind kind)
 {
     switch (kind) {
-    case SEAM_PROVIDER_OPENAI: return &seam_provider_openai;
+    case SEAM_PROVIDER_OPENAI:
+        return &seam_provider_openai;
     }
     return NULL;
 }

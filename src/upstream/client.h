@@ -32,9 +32,9 @@ typedef struct seam_transfer_cbs {
 typedef struct seam_transfer_opts {
     const char *url;
     const char *method; /* "GET" or "POST" */
-    char *body; /* POST body (seam_malloc'd); the transfer takes ownership and
-                   frees it, because curl may read it until the transfer is
-                   reaped, even after a cancel */
+    char *body;         /* POST body (seam_malloc'd); the transfer takes ownership and
+                           frees it, because curl may read it until the transfer is
+                           reaped, even after a cancel */
     size_t body_len;
     const char *const *headers; /* NULL-terminated "Name: value" lines */
     long timeout_ms;            /* whole transfer */

@@ -57,9 +57,9 @@ void seam_health_set(seam_health_table *h, size_t i, const char *name, seam_heal
         seam_log_json(SEAM_LOG_INFO, json_pack("{s:s, s:s, s:s}", "msg", "backend up", "backend",
                                                name, "state", "up"));
     else
-        seam_log_json(SEAM_LOG_WARN, json_pack("{s:s, s:s, s:s, s:s}", "msg", "backend down",
-                                               "backend", name, "state", "down", "error",
-                                               error ? error : "unknown"));
+        seam_log_json(SEAM_LOG_WARN,
+                      json_pack("{s:s, s:s, s:s, s:s}", "msg", "backend down", "backend", name,
+                                "state", "down", "error", error ? error : "unknown"));
 }
 
 seam_health seam_health_get(const seam_health_table *h, size_t i)

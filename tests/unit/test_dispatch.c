@@ -17,8 +17,10 @@
 static const char mixed_yaml[] =
     "backends:\n"
     "  - { name: c-pub, provider: openai, url: http://127.0.0.1:1, location: cloud, models: [a] }\n"
-    "  - { name: c-int, provider: openai, url: http://127.0.0.1:2, location: cloud, clearance: internal, models: [b] }\n"
-    "  - { name: l-int, provider: openai, url: http://127.0.0.1:3, location: local, clearance: internal, models: [c] }\n"
+    "  - { name: c-int, provider: openai, url: http://127.0.0.1:2, location: cloud, clearance: "
+    "internal, models: [b] }\n"
+    "  - { name: l-int, provider: openai, url: http://127.0.0.1:3, location: local, clearance: "
+    "internal, models: [c] }\n"
     "  - { name: l-reg, provider: openai, url: http://127.0.0.1:4, location: local, models: [d] }\n"
     "pools:\n"
     "  local: [l-int, l-reg]\n"

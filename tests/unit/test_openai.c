@@ -45,20 +45,33 @@ static void decode_errors(void **state)
 {
     decode_fail("{", 1, NULL, "not valid JSON");
     decode_fail("[]", 2, NULL, "JSON object");
-    const char bad_utf8[] = "{\"model\":\"auto\",\"messages\":[{\"role\":\"user\",\"content\":\"\xff\xfe\"}]}";
+    const char bad_utf8[] =
+        "{\"model\":\"auto\",\"messages\":[{\"role\":\"user\",\"content\":\"\xff\xfe\"}]}";
     decode_fail(bad_utf8, sizeof(bad_utf8) - 1, NULL, "not valid JSON");
     const char *cases[][3] = {
         {"{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}", "model", "model is required"},
         {"{\"model\":\"auto\",\"messages\":[]}", "messages", "non-empty"},
-        {"{\"model\":\"auto\",\"messages\":[{\"role\":\"wizard\",\"content\":\"x\"}]}", "messages", "role"},
+        {"{\"model\":\"auto\",\"messages\":[{\"role\":\"wizard\",\"content\":\"x\"}]}", "messages",
+         "role"},
         {"{\"model\":\"auto\",\"messages\":[{\"role\":\"user\"}]}", "messages", "needs content"},
-        {"{\"model\":\"auto\",\"messages\":[{\"role\":\"tool\",\"content\":\"x\"}]}", "messages", "tool_call_id"},
-        {"{\"model\":\"auto\",\"max_tokens\":-1,\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}", "max_tokens", "non-negative"},
-        {"{\"model\":\"auto\",\"temperature\":\"hot\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}", "temperature", "number"},
-        {"{\"model\":\"auto\",\"stream\":1,\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}", "stream", "boolean"},
-        {"{\"model\":\"auto\",\"n\":2,\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}", "n", "n = 1"},
-        {"{\"model\":\"auto\",\"tools\":[{\"type\":\"web\"}],\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}", "tools", "function"},
-        {"{\"model\":\"auto\",\"reasoning_effort\":\"huge\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}", "reasoning_effort", "one of"},
+        {"{\"model\":\"auto\",\"messages\":[{\"role\":\"tool\",\"content\":\"x\"}]}", "messages",
+         "tool_call_id"},
+        {"{\"model\":\"auto\",\"max_tokens\":-1,\"messages\":[{\"role\":\"user\",\"content\":\"x\"}"
+         "]}",
+         "max_tokens", "non-negative"},
+        {"{\"model\":\"auto\",\"temperature\":\"hot\",\"messages\":[{\"role\":\"user\",\"content\":"
+         "\"x\"}]}",
+         "temperature", "number"},
+        {"{\"model\":\"auto\",\"stream\":1,\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}",
+         "stream", "boolean"},
+        {"{\"model\":\"auto\",\"n\":2,\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}", "n",
+         "n = 1"},
+        {"{\"model\":\"auto\",\"tools\":[{\"type\":\"web\"}],\"messages\":[{\"role\":\"user\","
+         "\"content\":\"x\"}]}",
+         "tools", "function"},
+        {"{\"model\":\"auto\",\"reasoning_effort\":\"huge\",\"messages\":[{\"role\":\"user\","
+         "\"content\":\"x\"}]}",
+         "reasoning_effort", "one of"},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
         decode_fail(cases[i][0], strlen(cases[i][0]), cases[i][1], cases[i][2]);
@@ -75,9 +88,11 @@ static const char full_request[] =
     "\"messages\":["
     "{\"role\":\"system\",\"content\":\"be brief\"},"
     "{\"role\":\"user\",\"content\":[{\"type\":\"text\",\"text\":\"what is this?\"},"
-    "{\"type\":\"image_url\",\"image_url\":{\"url\":\"data:image/png;base64,AAAA\",\"detail\":\"low\"}},"
+    "{\"type\":\"image_url\",\"image_url\":{\"url\":\"data:image/"
+    "png;base64,AAAA\",\"detail\":\"low\"}},"
     "{\"type\":\"input_audio\",\"input_audio\":{\"data\":\"UklG\",\"format\":\"wav\"}}]},"
-    "{\"role\":\"assistant\",\"content\":null,\"tool_calls\":[{\"id\":\"call_1\",\"type\":\"function\","
+    "{\"role\":\"assistant\",\"content\":null,\"tool_calls\":[{\"id\":\"call_1\",\"type\":"
+    "\"function\","
     "\"function\":{\"name\":\"get_weather\",\"arguments\":\"{\\\"city\\\":\\\"Oslo\\\"}\"}}]},"
     "{\"role\":\"tool\",\"tool_call_id\":\"call_1\",\"content\":\"-3C\"},"
     "{\"role\":\"user\",\"name\":\"bob\",\"content\":\"thanks\"}]}";
@@ -101,8 +116,8 @@ static void decode_then_encode_is_lossless(void **state)
     assert_string_equal(json_string_value(json_object_get(out, "model")), "gemma4:31b");
     assert_null(json_object_get(out, "seam")); /* never forwarded */
     /* Messages, tools and unmodelled fields arrive exactly as sent. */
-    const char *same[] = {"messages", "tools", "tool_choice", "frequency_penalty", "user",
-                          "temperature", "max_tokens", "seed", "reasoning_effort"};
+    const char *same[] = {"messages",    "tools",      "tool_choice", "frequency_penalty", "user",
+                          "temperature", "max_tokens", "seed",        "reasoning_effort"};
     for (size_t i = 0; i < sizeof(same) / sizeof(same[0]); i++)
         if (!json_equal(json_object_get(in, same[i]), json_object_get(out, same[i]))) {
             char *x = json_dumps(json_object_get(in, same[i]), 0);
@@ -112,7 +127,8 @@ static void decode_then_encode_is_lossless(void **state)
     assert_null(json_object_get(out, "max_completion_tokens"));
     /* stop is normalised to a list; usage is always requested upstream. */
     assert_string_equal(json_string_value(json_array_get(json_object_get(out, "stop"), 0)), "END");
-    assert_true(json_is_true(json_object_get(json_object_get(out, "stream_options"), "include_usage")));
+    assert_true(
+        json_is_true(json_object_get(json_object_get(out, "stream_options"), "include_usage")));
     json_decref(in);
     json_decref(out);
     seam_arena_free(a);
@@ -131,31 +147,76 @@ static int log_event(void *ctx, const seam_event *ev)
     char *p = l->text + at;
     size_t n = sizeof(l->text) - at;
     switch (ev->type) {
-    case SEAM_EV_START: snprintf(p, n, "start(%s,%s)", ev->id ? ev->id : "", ev->name ? ev->name : ""); break;
-    case SEAM_EV_TEXT_DELTA: snprintf(p, n, "text(%.*s)", (int)ev->text_len, ev->text); break;
-    case SEAM_EV_THINKING_DELTA: snprintf(p, n, "think(%.*s)", (int)ev->text_len, ev->text); break;
-    case SEAM_EV_REFUSAL_DELTA: snprintf(p, n, "refusal(%.*s)", (int)ev->text_len, ev->text); break;
-    case SEAM_EV_TOOL_CALL_BEGIN: snprintf(p, n, "call%d(%s,%s)", ev->index, ev->id ? ev->id : "", ev->name); break;
-    case SEAM_EV_TOOL_CALL_ARGS_DELTA: snprintf(p, n, "args%d(%.*s)", ev->index, (int)ev->text_len, ev->text); break;
-    case SEAM_EV_TOOL_CALL_END: snprintf(p, n, "end%d", ev->index); break;
-    case SEAM_EV_USAGE: snprintf(p, n, "usage(%lld,%lld)", (long long)ev->usage.input, (long long)ev->usage.output); break;
-    case SEAM_EV_FINISH: snprintf(p, n, "finish(%s)", seam_finish_name_openai(ev->finish)); break;
-    case SEAM_EV_ERROR: snprintf(p, n, "error(%.*s)", (int)ev->text_len, ev->text); break;
+    case SEAM_EV_START:
+        snprintf(p, n, "start(%s,%s)", ev->id ? ev->id : "", ev->name ? ev->name : "");
+        break;
+    case SEAM_EV_TEXT_DELTA:
+        snprintf(p, n, "text(%.*s)", (int)ev->text_len, ev->text);
+        break;
+    case SEAM_EV_THINKING_DELTA:
+        snprintf(p, n, "think(%.*s)", (int)ev->text_len, ev->text);
+        break;
+    case SEAM_EV_REFUSAL_DELTA:
+        snprintf(p, n, "refusal(%.*s)", (int)ev->text_len, ev->text);
+        break;
+    case SEAM_EV_TOOL_CALL_BEGIN:
+        snprintf(p, n, "call%d(%s,%s)", ev->index, ev->id ? ev->id : "", ev->name);
+        break;
+    case SEAM_EV_TOOL_CALL_ARGS_DELTA:
+        snprintf(p, n, "args%d(%.*s)", ev->index, (int)ev->text_len, ev->text);
+        break;
+    case SEAM_EV_TOOL_CALL_END:
+        snprintf(p, n, "end%d", ev->index);
+        break;
+    case SEAM_EV_USAGE:
+        snprintf(p, n, "usage(%lld,%lld)", (long long)ev->usage.input, (long long)ev->usage.output);
+        break;
+    case SEAM_EV_FINISH:
+        snprintf(p, n, "finish(%s)", seam_finish_name_openai(ev->finish));
+        break;
+    case SEAM_EV_ERROR:
+        snprintf(p, n, "error(%.*s)", (int)ev->text_len, ev->text);
+        break;
     }
     return 0;
 }
 
 static const char upstream_stream[] =
-    "data: {\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"m\",\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"\"},\"finish_reason\":null}]}\n\n"
-    "data: {\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"m\",\"choices\":[{\"index\":0,\"delta\":{\"reasoning_content\":\"hmm\"},\"finish_reason\":null}]}\n\n"
-    "data: {\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"m\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hel\"},\"finish_reason\":null}]}\n\n"
-    "data: {\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"m\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"lo\"},\"finish_reason\":null}]}\n\n"
-    "data: {\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"m\",\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":0,\"id\":\"call_a\",\"type\":\"function\",\"function\":{\"name\":\"f\",\"arguments\":\"\"}}]},\"finish_reason\":null}]}\n\n"
-    "data: {\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"m\",\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":0,\"function\":{\"arguments\":\"{\\\"x\\\":\"}}]},\"finish_reason\":null}]}\n\n"
-    "data: {\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"m\",\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":1,\"id\":\"call_b\",\"type\":\"function\",\"function\":{\"name\":\"g\",\"arguments\":\"{}\"}}]},\"finish_reason\":null}]}\n\n"
-    "data: {\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"m\",\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":0,\"function\":{\"arguments\":\"1}\"}}]},\"finish_reason\":null}]}\n\n"
-    "data: {\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"m\",\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"tool_calls\"}]}\n\n"
-    "data: {\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"m\",\"choices\":[],\"usage\":{\"prompt_tokens\":10,\"completion_tokens\":5,\"total_tokens\":15}}\n\n"
+    "data: "
+    "{\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"m\",\"choices\":"
+    "[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"\"},\"finish_reason\":null}]}"
+    "\n\n"
+    "data: "
+    "{\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"m\",\"choices\":"
+    "[{\"index\":0,\"delta\":{\"reasoning_content\":\"hmm\"},\"finish_reason\":null}]}\n\n"
+    "data: "
+    "{\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"m\",\"choices\":"
+    "[{\"index\":0,\"delta\":{\"content\":\"Hel\"},\"finish_reason\":null}]}\n\n"
+    "data: "
+    "{\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"m\",\"choices\":"
+    "[{\"index\":0,\"delta\":{\"content\":\"lo\"},\"finish_reason\":null}]}\n\n"
+    "data: "
+    "{\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"m\",\"choices\":"
+    "[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":0,\"id\":\"call_a\",\"type\":\"function\","
+    "\"function\":{\"name\":\"f\",\"arguments\":\"\"}}]},\"finish_reason\":null}]}\n\n"
+    "data: "
+    "{\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"m\",\"choices\":"
+    "[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":0,\"function\":{\"arguments\":\"{"
+    "\\\"x\\\":\"}}]},\"finish_reason\":null}]}\n\n"
+    "data: "
+    "{\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"m\",\"choices\":"
+    "[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":1,\"id\":\"call_b\",\"type\":\"function\","
+    "\"function\":{\"name\":\"g\",\"arguments\":\"{}\"}}]},\"finish_reason\":null}]}\n\n"
+    "data: "
+    "{\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"m\",\"choices\":"
+    "[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":0,\"function\":{\"arguments\":\"1}\"}}]},"
+    "\"finish_reason\":null}]}\n\n"
+    "data: "
+    "{\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"m\",\"choices\":"
+    "[{\"index\":0,\"delta\":{},\"finish_reason\":\"tool_calls\"}]}\n\n"
+    "data: "
+    "{\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"m\",\"choices\":"
+    "[],\"usage\":{\"prompt_tokens\":10,\"completion_tokens\":5,\"total_tokens\":15}}\n\n"
     "data: [DONE]\n\n";
 
 static const char upstream_events[] =
@@ -192,12 +253,16 @@ static void truncated_or_garbage_streams_fail(void **state)
 {
     struct evlog l;
     /* Cut before the finish chunk: an incomplete answer is an error. */
-    const char *fin = strstr(upstream_stream, "data: {\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"m\",\"choices\":[{\"index\":0,\"delta\":{},");
+    const char *fin =
+        strstr(upstream_stream, "data: "
+                                "{\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"created\":1,"
+                                "\"model\":\"m\",\"choices\":[{\"index\":0,\"delta\":{},");
     assert_int_equal(run_stream(upstream_stream, (size_t)(fin - upstream_stream), 0, &l),
                      SEAM_ERR_UPSTREAM);
     const char *garbage = "data: {\"id\":\"x\"}\n\ndata: <html>oops</html>\n\n";
     assert_int_equal(run_stream(garbage, strlen(garbage), 3, &l), SEAM_ERR_UPSTREAM);
-    const char *err = "data: {\"error\":{\"message\":\"overloaded\",\"type\":\"server_error\"}}\n\n";
+    const char *err =
+        "data: {\"error\":{\"message\":\"overloaded\",\"type\":\"server_error\"}}\n\n";
     assert_int_equal(run_stream(err, strlen(err), 0, &l), SEAM_OK);
     assert_string_equal(l.text, "error(overloaded)");
 }
@@ -239,8 +304,9 @@ static void writer_round_trip(void **state)
     assert_int_equal(seam_openai_writer_end(&w, &out), SEAM_OK);
 
     seam_provider_stream *p3 = seam_provider_openai.stream_new(a);
-    assert_int_equal(seam_provider_openai.stream_feed(p3, out.data, out.len, &log_second, err, sizeof(err)),
-                     SEAM_OK);
+    assert_int_equal(
+        seam_provider_openai.stream_feed(p3, out.data, out.len, &log_second, err, sizeof(err)),
+        SEAM_OK);
     assert_int_equal(seam_provider_openai.stream_end(p3, &log_second, err, sizeof(err)), SEAM_OK);
     assert_string_equal(second.text, first.text);
     assert_non_null(strstr(out.data, "\"usage\":null")); /* include_usage chunks */
@@ -252,7 +318,8 @@ static void writer_round_trip(void **state)
 static void whole_response_to_collector(void **state)
 {
     const char *body =
-        "{\"id\":\"chatcmpl-9\",\"object\":\"chat.completion\",\"created\":1,\"model\":\"gemma4:31b\","
+        "{\"id\":\"chatcmpl-9\",\"object\":\"chat.completion\",\"created\":1,\"model\":\"gemma4:"
+        "31b\","
         "\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":null,"
         "\"tool_calls\":[{\"id\":\"call_1\",\"type\":\"function\",\"function\":{\"name\":\"f\","
         "\"arguments\":\"{\\\"a\\\":1}\"}}]},\"finish_reason\":\"tool_calls\"}],"
@@ -262,8 +329,9 @@ static void whole_response_to_collector(void **state)
     seam_openai_collector *c = seam_openai_collector_new(a, "fallback", "fm");
     seam_event_sink sink = {seam_openai_collector_event, c};
     char err[256];
-    assert_int_equal(seam_provider_openai.parse_response(body, strlen(body), a, &sink, err, sizeof(err)),
-                     SEAM_OK);
+    assert_int_equal(
+        seam_provider_openai.parse_response(body, strlen(body), a, &sink, err, sizeof(err)),
+        SEAM_OK);
     assert_true(seam_openai_collector_complete(c));
     size_t len;
     char *out = seam_openai_collector_body(c, &len);
@@ -274,12 +342,13 @@ static void whole_response_to_collector(void **state)
     assert_string_equal(json_string_value(json_object_get(o, "model")), "gemma4:31b");
     assert_true(json_is_null(json_object_get(msg, "content")));
     json_t *call = json_array_get(json_object_get(msg, "tool_calls"), 0);
-    assert_string_equal(json_string_value(json_object_get(json_object_get(call, "function"), "arguments")),
-                        "{\"a\":1}");
+    assert_string_equal(
+        json_string_value(json_object_get(json_object_get(call, "function"), "arguments")),
+        "{\"a\":1}");
     json_t *usage = json_object_get(o, "usage");
     assert_int_equal(json_integer_value(json_object_get(usage, "total_tokens")), 7);
-    assert_int_equal(json_integer_value(json_object_get(json_object_get(usage, "completion_tokens_details"),
-                                                        "reasoning_tokens")),
+    assert_int_equal(json_integer_value(json_object_get(
+                         json_object_get(usage, "completion_tokens_details"), "reasoning_tokens")),
                      2);
     json_decref(o);
 

@@ -65,8 +65,7 @@ static void every_combination(void **state)
     seam_config_free(cfg);
 }
 
-static void decide(const seam_config *cfg, seam_sensitivity s, const char *model,
-                   seam_decision *d)
+static void decide(const seam_config *cfg, seam_sensitivity s, const char *model, seam_decision *d)
 {
     seam_task t;
     seam_task_init(&t, cfg);

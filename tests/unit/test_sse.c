@@ -37,15 +37,14 @@ static void parse_split(const char *in, size_t len, const size_t *cuts, size_t n
     seam_sse_free(&p);
 }
 
-static const char stream[] =
-    ": keep-alive comment\r\n"
-    "data: {\"a\":1}\r\n\r\n"
-    "event: message_start\n"
-    "data: {\"b\":2}\n\n"
-    "data: line one\n"
-    "data: line two\n\n"
-    "data:no-space\r\r"
-    "id: 7\nretry: 10\ndata: [DONE]\n\n";
+static const char stream[] = ": keep-alive comment\r\n"
+                             "data: {\"a\":1}\r\n\r\n"
+                             "event: message_start\n"
+                             "data: {\"b\":2}\n\n"
+                             "data: line one\n"
+                             "data: line two\n\n"
+                             "data:no-space\r\r"
+                             "id: 7\nretry: 10\ndata: [DONE]\n\n";
 
 static const char expected[] = "|{\"a\":1};message_start|{\"b\":2};|line one\nline two;"
                                "|no-space;|[DONE];";

@@ -102,16 +102,18 @@ static void sensitivity_declared_twice_keeps_the_higher(void **state)
 static void token_estimate(void **state)
 {
     seam_arena *a = seam_arena_new(4096);
-    const char *body = "{\"model\":\"auto\",\"max_tokens\":100,\"messages\":["
-                       "{\"role\":\"system\",\"content\":\"12345678\"},"
-                       "{\"role\":\"user\",\"content\":[{\"type\":\"text\",\"text\":\"1234\"},"
-                       "{\"type\":\"image_url\",\"image_url\":{\"url\":\"data:image/png;base64,AA==\"}}]}]}";
+    const char *body =
+        "{\"model\":\"auto\",\"max_tokens\":100,\"messages\":["
+        "{\"role\":\"system\",\"content\":\"12345678\"},"
+        "{\"role\":\"user\",\"content\":[{\"type\":\"text\",\"text\":\"1234\"},"
+        "{\"type\":\"image_url\",\"image_url\":{\"url\":\"data:image/png;base64,AA==\"}}]}]}";
     seam_req *r;
     json_t *meta;
     char err[256];
     const char *param;
-    assert_int_equal(seam_api_openai_decode(a, body, strlen(body), &r, &meta, err, sizeof(err), &param),
-                     SEAM_OK);
+    assert_int_equal(
+        seam_api_openai_decode(a, body, strlen(body), &r, &meta, err, sizeof(err), &param),
+        SEAM_OK);
     seam_task t;
     seam_task_init(&t, NULL);
     seam_task_estimate(&t, r);

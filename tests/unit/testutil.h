@@ -33,7 +33,8 @@ static const char reference_yaml[] =
     "  cloud: [frontier]\n"
     "policy:\n"
     "  rules:\n"
-    "    - { name: sensitive-stays-local, when: { sensitivity: [internal, regulated] }, route: local }\n"
+    "    - { name: sensitive-stays-local, when: { sensitivity: [internal, regulated] }, route: "
+    "local }\n"
     "    - { name: high-volume-stays-local, when: { tokens_gt: 64000 }, route: local }\n"
     "    - { name: frontier-drafting, when: { kind: [draft], complexity: [high] }, route: cloud }\n"
     "  default: local\n";
