@@ -2,7 +2,7 @@
 # Inputs (see run.sh): $meta (facts about the machine and the run, one object),
 # $results_in [{scenario,target,rep,result}], $events, $wrk.
 
-$meta[0] as {date: $date, nproc: $nproc, cpu: $cpu, kernel: $kernel, mem: $mem, os: $os, cc: $cc, libevent: $libevent, libcurl: $libcurl, wrkver: $wrkver, commit: $commit, reps: $reps, dur: $dur, rate_dur: $rate_dur, warm: $warm, up_threads: $up_threads, workers: $workers, chunks: $chunks, smoke_ns: $smoke_ns, smoke_st: $smoke_st, smoke_headers: $smoke_headers, seam_yaml: $seam_yaml, out: $out, elapsed: $elapsed, starts: $starts, mem_idle: $mem_idle, mem_after: $mem_after, scenarios: $scenarios, loglevels: $loglevels, callgrind: $callgrind}
+$meta[0] as {date: $date, nproc: $nproc, cpu: $cpu, kernel: $kernel, mem: $mem, os: $os, cc: $cc, libevent: $libevent, libcurl: $libcurl, wrkver: $wrkver, commit: $commit, reps: $reps, dur: $dur, rate_dur: $rate_dur, warm: $warm, up_threads: $up_threads, pace_us: $pace_us, workers: $workers, chunks: $chunks, smoke_ns: $smoke_ns, smoke_st: $smoke_st, smoke_headers: $smoke_headers, seam_yaml: $seam_yaml, out: $out, elapsed: $elapsed, starts: $starts, mem_idle: $mem_idle, mem_after: $mem_after, scenarios: $scenarios, loglevels: $loglevels, callgrind: $callgrind}
 | $results_in as $results
 | 
 
@@ -114,12 +114,16 @@ def kb: if . == null then "–" else "\(. / 1024 * 10 | round / 10) MB" end;
     headline("stream-c1"; .ttfb.p50; "first byte p50 (µs)"),
     headline("stream-c1"; .ttfb.p99; "first byte p99 (µs)"),
     headline("stream-c1"; .latency.p50; "whole stream p50 (µs)"),
+    headline("stream-paced-c4"; .ttfb.p50; "first byte p50 (µs)"),
+    headline("stream-paced-c4"; .ttfb.p99; "first byte p99 (µs)"),
+    headline("stream-paced-c4"; .latency.p50; "whole stream p50 (µs)"),
     headline("nonstream-c64"; .throughput_rps; "throughput (req/s)"),
     ([$results[] | select(.scenario == "nonstream-c64" and .target == "seam") | .cpu.seam_us_per_request | select(. != null)] | median
      | {what: "seam CPU per request (µs)", direct: null, seam: ., add: null, ratio: null}) ] as $h
   | [ ["nonstream-c1", "1 conn, non-stream"], ["nonstream-c1", ""],
       ["nonstream-r1000", "1000 req/s, non-stream"], ["nonstream-r1000", ""], ["nonstream-r1000", ""],
-      ["stream-c1", "1 conn, stream"], ["stream-c1", ""], ["stream-c1", ""],
+      ["stream-c1", "1 conn, stream at once"], ["stream-c1", ""], ["stream-c1", ""],
+      ["stream-paced-c4", "4 conns, paced stream"], ["stream-paced-c4", ""], ["stream-paced-c4", ""],
       ["nonstream-c64", "64 conns, non-stream"], ["nonstream-c64", ""] ] as $names
   | range(0; $h | length) as $i
   | "| \($names[$i][1]) | \($h[$i].what) | \($h[$i].direct | num) | \($h[$i].seam | num) | \($h[$i].add | signed) | \($h[$i].ratio | ratio) |"),
@@ -144,7 +148,7 @@ def kb: if . == null then "–" else "\(. / 1024 * 10 | round / 10) MB" end;
 "",
 "## Method",
 "",
-"- **Upstream** (`bench/upstream.c`): libevent evhttp, \($up_threads) threads on SO_REUSEPORT listeners; answers instantly: a fixed `chat.completion`, or \($chunks) content chunks in OpenAI's SSE framing (role chunk, content chunks, finish chunk, usage chunk, `data: [DONE]`). It only walks the top level of the request body, so it is never the bottleneck.",
+"- **Upstream** (`bench/upstream.c`): libevent evhttp, \($up_threads) threads on SO_REUSEPORT listeners; answers instantly: a fixed `chat.completion`, or \($chunks) content chunks in OpenAI's SSE framing (role chunk, content chunks, finish chunk, usage chunk, `data: [DONE]`), all written at once. It only walks the top level of the request body, so it is never the bottleneck. A second instance, *paced*, writes one stream event every \($pace_us) µs (TCP_NODELAY on), as a model emitting tokens does; seam reaches it through a second backend pinned by the model name `bench-paced`.",
 "- **seam**: \($workers) workers; one local backend (`provider: openai`) pointing at the upstream; requests carry `\"model\":\"auto\"` and `X-Seam-Sensitivity: internal`, so the policy routes every one to the local pool (rule `sensitive-stays-local`). Its access log goes to a file. Configuration below.",
 "- **Load generator** (`bench/loadgen.c`): libcurl multi on epoll, keep-alive. Closed loop: C requests always in flight, latency from hand-off to libcurl to the last byte. Open loop: request i is due at t0 + i/R whatever happened before and its latency counts from that scheduled time (no coordinated omission); the loop busy-polls the last 100 µs before each send so sends leave on time (`send lag` in the tables). Time to first byte = first byte of the response body (for a stream: the role chunk). A request counts as an error if libcurl fails, the status is not 2xx, or a stream does not end with `data: [DONE]`.",
 "- Each run: \($warm) s warm-up (not measured), then \($dur) s (\($rate_dur) s for the fixed-rate scenario). Targets alternate within a repetition (direct first in odd repetitions, seam first in even ones). Everything (load generator, seam, upstream) shares the same \($nproc) CPUs, unpinned.",

@@ -13,7 +13,7 @@
 # and every error, crash or stall seen. Raw results stay in bench/out/.
 #
 # Environment: REPS (default 5), DUR (seconds per run, default 3), RATE_DUR
-# (seconds for the fixed-rate scenario, default 5), WARM (default 1),
+# (seconds for the fixed-rate scenario, default 5), WARM (default 0.5),
 # CALLGRIND (1: also count seam's instructions per request; default 1),
 # REPORT (output file, default bench/REPORT.md), SEAM_BIN (a prebuilt binary
 # to measure instead of building ../seam).
@@ -24,9 +24,10 @@ cd "$(dirname "$0")"
 REPS=${REPS:-5}
 DUR=${DUR:-3}
 RATE_DUR=${RATE_DUR:-5}
-WARM=${WARM:-1}
+WARM=${WARM:-0.5}
 REPORT=${REPORT:-REPORT.md}
 UP_THREADS=2
+PACE_US=1000
 SEAM_WORKERS=2
 CHUNKS=16
 
@@ -58,11 +59,12 @@ if [ -z "${SEAM_BIN:-}" ]; then
 fi
 
 UP_PID=""
+PACED_PID=""
 SEAM_PID=""
 CG_PID=""
 cleanup() {
     local pid
-    for pid in "$SEAM_PID" "$CG_PID" "$UP_PID"; do
+    for pid in "$SEAM_PID" "$CG_PID" "$UP_PID" "$PACED_PID"; do
         if [ -n "$pid" ]; then kill "$pid" 2>/dev/null || true; fi
     done
     wait 2>/dev/null || true
@@ -79,12 +81,18 @@ wait_for_line() {
     return 1
 }
 
-# ---- upstream ------------------------------------------------------------
+# ---- upstreams -----------------------------------------------------------
+# "instant" answers at once (a stream's events leave in one burst); "paced"
+# sends one stream event every PACE_US, like a model producing tokens, so
+# the first event's latency is measured apart from the rest of the stream.
 ./upstream --port 0 --threads "$UP_THREADS" --chunks "$CHUNKS" >"$OUT/upstream.out" 2>&1 &
 UP_PID=$!
+./upstream --port 0 --threads 1 --chunks "$CHUNKS" --chunk-interval-us "$PACE_US" >"$OUT/upstream-paced.out" 2>&1 &
+PACED_PID=$!
 wait_for_line '^listening ' "$OUT/upstream.out" 5 || die "upstream did not start: $(cat "$OUT/upstream.out")"
+wait_for_line '^listening ' "$OUT/upstream-paced.out" 5 || die "upstream did not start: $(cat "$OUT/upstream-paced.out")"
 UP_PORT=$(awk '/^listening /{print $2; exit}' "$OUT/upstream.out")
-DIRECT_URL="http://127.0.0.1:$UP_PORT/v1/chat/completions"
+PACED_PORT=$(awk '/^listening /{print $2; exit}' "$OUT/upstream-paced.out")
 
 # ---- seam ----------------------------------------------------------------
 cat >"$OUT/seam.yaml" <<EOF
@@ -98,8 +106,15 @@ backends:
     location: local
     models: [bench-model]
     context_window: 262144
+  - name: bench-paced
+    provider: openai
+    url: http://127.0.0.1:$PACED_PORT
+    location: local
+    models: [bench-paced]
+    context_window: 262144
 pools:
   local: [bench-local]
+  paced: [bench-paced]
 policy:
   rules:
     - { name: sensitive-stays-local, when: { sensitivity: [internal, regulated] }, route: local }
@@ -135,7 +150,7 @@ proc_ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
 cpu_snapshot() {
     local busy_total
     busy_total=$(awk '/^cpu /{b = $2 + $3 + $4 + $7 + $8 + $9; print b, b + $5 + $6, $9; exit}' /proc/stat)
-    echo "$busy_total $( [ -n "$SEAM_PID" ] && proc_ticks "$SEAM_PID" || echo 0) $(proc_ticks "$UP_PID")"
+    echo "$busy_total $( [ -n "$SEAM_PID" ] && proc_ticks "$SEAM_PID" || echo 0) $(($(proc_ticks "$UP_PID") + $(proc_ticks "$PACED_PID")))"
 }
 
 seam_alive() { [ -n "$SEAM_PID" ] && kill -0 "$SEAM_PID" 2>/dev/null; }
@@ -171,12 +186,14 @@ fi
 SMOKE_HEADERS=$(grep -i '^x-seam-' "$OUT/smoke.nonstream.headers" 2>/dev/null | tr -d '\r' | paste -sd ';' - || true)
 
 # ---- scenarios -----------------------------------------------------------
-# name|title|loadgen arguments (the URL is added per target)
+# name|title|upstream|loadgen arguments (the URL is added per target). The
+# model bench-paced pins seam to the paced upstream; "auto" goes to instant.
 SCENARIOS=(
-    "nonstream-c1|Non-stream, 1 KB prompt, closed loop, 1 connection|--prompt-bytes 1024 --concurrency 1 --duration $DUR"
-    "nonstream-r1000|Non-stream, 1 KB prompt, open loop at 1000 req/s|--prompt-bytes 1024 --rate 1000 --spin-us 100 --duration $RATE_DUR"
-    "stream-c1|Stream (16 chunks + usage), 1 KB prompt, closed loop, 1 connection|--prompt-bytes 1024 --stream --concurrency 1 --duration $DUR"
-    "nonstream-c64|Maximum throughput: non-stream, 1 KB prompt, closed loop, 64 connections|--prompt-bytes 1024 --concurrency 64 --threads 2 --duration $DUR"
+    "nonstream-c1|Non-stream, 1 KB prompt, closed loop, 1 connection|instant|--prompt-bytes 1024 --concurrency 1 --duration $DUR"
+    "nonstream-r1000|Non-stream, 1 KB prompt, open loop at 1000 req/s|instant|--prompt-bytes 1024 --rate 1000 --spin-us 100 --duration $RATE_DUR"
+    "stream-c1|Stream (16 chunks + usage, sent at once), 1 KB prompt, closed loop, 1 connection|instant|--prompt-bytes 1024 --stream --concurrency 1 --duration $DUR"
+    "stream-paced-c4|Paced stream (one event every $PACE_US µs), 1 KB prompt, closed loop, 4 connections|paced|--prompt-bytes 1024 --model bench-paced --stream --concurrency 4 --duration $DUR"
+    "nonstream-c64|Maximum throughput: non-stream, 1 KB prompt, closed loop, 64 connections|instant|--prompt-bytes 1024 --concurrency 64 --threads 2 --duration $DUR"
 )
 # Targets, each a way to reach the same upstream. "direct" is the floor every
 # other target is compared with; a new one (nginx, another gateway) needs a
@@ -188,24 +205,26 @@ ensure_target() { # restarts a target process that died (the death is recorded)
         start_seam || true
     fi
 }
-target_url() {
+target_url() { # $1 target, $2 upstream (instant|paced)
+    local port=$UP_PORT
+    [ "${2:-instant}" = paced ] && port=$PACED_PORT
     case $1 in
-    direct) echo "$DIRECT_URL" ;;
+    direct) echo "http://127.0.0.1:$port/v1/chat/completions" ;;
     seam) echo "$SEAM_URL" ;;
     esac
 }
 RESULTS="$OUT/results.jsonl"
 : >"$RESULTS"
 
-run_one() { # $1 scenario name, $2 target, $3 rep, $4 args
+run_one() { # $1 scenario name, $2 target, $3 rep, $4 args, $5 upstream
     local url f rc=0
     f="$OUT/$1.$2.$3.json"
     ensure_target "$2"
-    url=$(target_url "$2")
+    url=$(target_url "$2" "$5")
     local before after
     before=$(cpu_snapshot)
     # shellcheck disable=SC2086
-    timeout $((DUR + RATE_DUR + WARM + 30)) ./loadgen --url "$url" --warmup "$WARM" $4 \
+    timeout $((DUR + RATE_DUR + 40)) ./loadgen --url "$url" --warmup "$WARM" $4 \
         --label "$1/$2/$3" >"$f" 2>"$f.err" || rc=$?
     after=$(cpu_snapshot)
     if [ $rc -ne 0 ] || ! jq -e . "$f" >/dev/null 2>&1; then
@@ -242,7 +261,7 @@ run_one() { # $1 scenario name, $2 target, $3 rep, $4 args
 
 for ((rep = 1; rep <= REPS; rep++)); do
     for sc in "${SCENARIOS[@]}"; do
-        IFS='|' read -r name _ args <<<"$sc"
+        IFS='|' read -r name _ upstream args <<<"$sc"
         # Odd repetitions run the targets in order, even ones in reverse.
         order=("${TARGETS[@]}")
         if ((rep % 2 == 0)); then
@@ -251,7 +270,7 @@ for ((rep = 1; rep <= REPS; rep++)); do
         fi
         for target in "${order[@]}"; do
             echo "run.sh: rep $rep/$REPS $name $target"
-            run_one "$name" "$target" "$rep" "$args"
+            run_one "$name" "$target" "$rep" "$args" "$upstream"
         done
     done
 done
@@ -381,9 +400,10 @@ if seam_alive; then
     [ "$st" = 0 ] || event shutdown "seam exited with status $st after SIGTERM"
     SEAM_PID=""
 fi
-kill "$UP_PID" 2>/dev/null || true
-wait "$UP_PID" 2>/dev/null || true
+kill "$UP_PID" "$PACED_PID" 2>/dev/null || true
+wait "$UP_PID" "$PACED_PID" 2>/dev/null || true
 UP_PID=""
+PACED_PID=""
 
 # seam log lines above info level, counted by message
 LOGLEVELS=$(cat "$OUT"/seam.*.log | jq -cR 'fromjson? | select(.level == "warn" or .level == "error") | {level, msg}' |
@@ -391,8 +411,8 @@ LOGLEVELS=$(cat "$OUT"/seam.*.log | jq -cR 'fromjson? | select(.level == "warn" 
 
 # ---- report --------------------------------------------------------------
 scen_json=$(for sc in "${SCENARIOS[@]}"; do
-    IFS='|' read -r name title args <<<"$sc"
-    jq -nc --arg n "$name" --arg t "$title" --arg a "$args" '{name:$n, title:$t, args:$a}'
+    IFS='|' read -r name title upstream args <<<"$sc"
+    jq -nc --arg n "$name" --arg t "$title" --arg u "$upstream" --arg a "$args" '{name:$n, title:$t, upstream:$u, args:$a}'
 done | jq -sc .)
 
 cpu=$(awk -F': ' '/^model name/{print $2; exit}' /proc/cpuinfo)
@@ -411,7 +431,7 @@ jq -n \
     --arg wrkver "$(wrk -v 2>&1 | head -n 1 | awk '{print $1, $2}')" \
     --arg commit "$commit${dirty:+ (with uncommitted changes in src/)}" \
     --arg reps "$REPS" --arg dur "$DUR" --arg rate_dur "$RATE_DUR" --arg warm "$WARM" \
-    --arg up_threads "$UP_THREADS" --arg workers "$SEAM_WORKERS" --arg chunks "$CHUNKS" \
+    --arg up_threads "$UP_THREADS" --arg pace_us "$PACE_US" --arg workers "$SEAM_WORKERS" --arg chunks "$CHUNKS" \
     --arg smoke_ns "$SMOKE_NS" --arg smoke_st "$SMOKE_ST" --arg smoke_headers "$SMOKE_HEADERS" \
     --arg seam_yaml "$(cat "$OUT/seam.yaml")" --arg out "bench/$OUT" \
     --arg elapsed "$((T_END - T_START))" --arg starts "$SEAM_STARTS" \

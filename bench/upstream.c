@@ -28,7 +28,9 @@
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
+#include <event2/bufferevent.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
@@ -342,6 +344,14 @@ static void job_step(struct job *j)
         return;
     }
     if (j->next == -2) {
+        /* Paced events are small writes: without TCP_NODELAY, Nagle holds
+         * each one until the previous is acknowledged, and a delayed ACK
+         * turns that into 40 ms stalls. evhttp leaves Nagle on. */
+        struct evhttp_connection *evcon = evhttp_request_get_connection(req);
+        struct bufferevent *bev = evcon ? evhttp_connection_get_bufferevent(evcon) : NULL;
+        int one = 1;
+        if (bev && cfg.chunk_interval_us > 0)
+            setsockopt(bufferevent_getfd(bev), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
         struct evkeyvalq *h = evhttp_request_get_output_headers(req);
         evhttp_add_header(h, "Content-Type", "text/event-stream; charset=utf-8");
         evhttp_add_header(h, "Cache-Control", "no-cache");
@@ -511,7 +521,14 @@ int main(int argc, char **argv)
         w->fd = listen_reuseport(cfg.host, &port);
         if (w->fd < 0)
             return 1;
-        w->base = event_base_new();
+        /* Precise timers: libevent's default monotonic clock is the coarse
+         * one (one tick = 4 ms with HZ=250), too blunt for --chunk-interval-us. */
+        struct event_config *ec = event_config_new();
+        if (ec)
+            event_config_set_flag(ec, EVENT_BASE_FLAG_PRECISE_TIMER);
+        w->base = ec ? event_base_new_with_config(ec) : NULL;
+        if (ec)
+            event_config_free(ec);
         w->http = w->base ? evhttp_new(w->base) : NULL;
         if (!w->http || !evhttp_accept_socket_with_handle(w->http, w->fd)) {
             fprintf(stderr, "upstream: libevent setup failed\n");

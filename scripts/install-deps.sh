@@ -10,8 +10,13 @@ if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 DEBS=(
   build-essential clang libclang-rt-14-dev pkg-config make clang-format
   libevent-dev libcurl4-openssl-dev libjansson-dev libfyaml-dev libcmocka-dev
-  ca-certificates curl nodejs npm
+  ca-certificates curl
 )
+# Node.js runs the integration tests. Machines that already have a Node.js
+# (e.g. NodeSource's package, which bundles npm and conflicts with Debian's
+# npm) keep it; otherwise Debian's nodejs and npm are installed.
+command -v node >/dev/null 2>&1 || DEBS+=(nodejs)
+command -v npm >/dev/null 2>&1 || DEBS+=(npm)
 
 missing=()
 for p in "${DEBS[@]}"; do
