@@ -17,7 +17,9 @@
  *                they left is reported as send_lag_us.
  *
  * Per request it records the total latency and the time to first byte of the
- * response body (for a stream: the first SSE bytes). A request counts as an
+ * response body (for a stream: the first SSE bytes); for a stream also the
+ * longest wait between two arrivals of body bytes (max_gap), which shows
+ * events held back on the way (Nagle, buffering). A request counts as an
  * error if libcurl fails, the status is not 2xx, or, with --stream, the body
  * does not end with `data: [DONE]`. Only requests scheduled inside the
  * measurement window (after --warmup) are reported; throughput is successful
@@ -140,6 +142,8 @@ struct xfer {
     struct xfer *next_free;
     uint64_t t_sched;    /* when the request was due (open) or handed to curl (closed) */
     uint64_t t_first;    /* first body byte, 0 = none yet */
+    uint64_t t_last;     /* latest body bytes */
+    uint64_t max_gap;    /* longest wait between two arrivals of body bytes */
     size_t bytes;
     char tail[sizeof(DONE_MARK) + 4];
     size_t tail_len;
@@ -175,7 +179,7 @@ struct worker {
     long cap_requests;
     int capped;         /* sending stopped because --requests was reached */
     uint64_t last_done; /* completion time of the last measured request */
-    struct samples lat, ttfb, lag;
+    struct samples lat, ttfb, lag, gap;
     long ok, ok_total;
     long long bytes;
     struct errors err;
@@ -189,8 +193,14 @@ static size_t on_write(char *p, size_t sz, size_t nm, void *arg)
 {
     struct xfer *x = arg;
     size_t n = sz * nm;
-    if (n && !x->t_first)
-        x->t_first = now_ns();
+    if (n) {
+        uint64_t t = now_ns();
+        if (!x->t_first)
+            x->t_first = t;
+        else if (t - x->t_last > x->max_gap)
+            x->max_gap = t - x->t_last;
+        x->t_last = t;
+    }
     x->bytes += n;
     /* Keep the last bytes, enough to see the stream terminator. */
     size_t cap = sizeof(x->tail);
@@ -295,6 +305,8 @@ static void launch(struct worker *w, uint64_t t_sched)
     struct xfer *x = xfer_get(w);
     x->t_sched = t_sched;
     x->t_first = 0;
+    x->t_last = 0;
+    x->max_gap = 0;
     x->bytes = 0;
     x->tail_len = 0;
     x->measured = t_sched >= w->t_measure && t_sched < w->t_end &&
@@ -347,6 +359,8 @@ static void finish(struct worker *w, struct xfer *x, CURLcode rc, uint64_t t_don
             w->bytes += (long long)x->bytes;
             samples_push(&w->lat, t_done - x->t_sched);
             samples_push(&w->ttfb, (x->t_first ? x->t_first : t_done) - x->t_sched);
+            if (o.stream)
+                samples_push(&w->gap, x->max_gap);
         }
     }
     if (o.rate <= 0 && w->sending) {
@@ -554,7 +568,7 @@ static void print_json_string(const char *s)
 
 static void print_result(double window_s)
 {
-    struct samples lat = {0}, ttfb = {0}, lag = {0};
+    struct samples lat = {0}, ttfb = {0}, lag = {0}, gap = {0};
     struct errors e = {0};
     long ok = 0, ok_total = 0, started = 0;
     long long bytes = 0;
@@ -563,6 +577,7 @@ static void print_result(double window_s)
         merge(&lat, &w->lat);
         merge(&ttfb, &w->ttfb);
         merge(&lag, &w->lag);
+        merge(&gap, &w->gap);
         ok += w->ok;
         ok_total += w->ok_total;
         started += w->measured_started;
@@ -601,7 +616,9 @@ static void print_result(double window_s)
            (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
                (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6);
     print_dist("latency", &lat, 0);
-    print_dist("ttfb", &ttfb, o.rate > 0 ? 0 : 1);
+    print_dist("ttfb", &ttfb, !(o.rate > 0 || o.stream));
+    if (o.stream)
+        print_dist("max_gap", &gap, !(o.rate > 0));
     if (o.rate > 0)
         print_dist("send_lag", &lag, 1);
     printf("}\n");

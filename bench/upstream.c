@@ -28,7 +28,6 @@
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
-#include <event2/bufferevent.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
@@ -344,14 +343,6 @@ static void job_step(struct job *j)
         return;
     }
     if (j->next == -2) {
-        /* Paced events are small writes: without TCP_NODELAY, Nagle holds
-         * each one until the previous is acknowledged, and a delayed ACK
-         * turns that into 40 ms stalls. evhttp leaves Nagle on. */
-        struct evhttp_connection *evcon = evhttp_request_get_connection(req);
-        struct bufferevent *bev = evcon ? evhttp_connection_get_bufferevent(evcon) : NULL;
-        int one = 1;
-        if (bev && cfg.chunk_interval_us > 0)
-            setsockopt(bufferevent_getfd(bev), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
         struct evkeyvalq *h = evhttp_request_get_output_headers(req);
         evhttp_add_header(h, "Content-Type", "text/event-stream; charset=utf-8");
         evhttp_add_header(h, "Cache-Control", "no-cache");
@@ -456,6 +447,10 @@ static int listen_reuseport(const char *host, int *port)
     int one = 1;
     if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
         setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0 ||
+        /* Accepted sockets inherit TCP_NODELAY. Paced stream events are
+         * small writes: with Nagle on, each waits for the previous one's
+         * ACK, which the client delays, and the stream stalls 40 ms. */
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) < 0 ||
         bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 4096) < 0) {
         fprintf(stderr, "upstream: listen on %s:%d: %s\n", host, *port, strerror(errno));
         if (fd >= 0)

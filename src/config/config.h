@@ -48,8 +48,38 @@ typedef struct seam_rule_conf {
     int has_images; /* -1 any, 0 must not, 1 must */
     int has_tools;  /* -1 any, 0 must not, 1 must */
     size_t pool;    /* index into seam_config.pools */
+    bool redact;    /* replace detected values with placeholders, restore in the answer */
     int line;
 } seam_rule_conf;
+
+/* A detector from detect.custom: a regular expression or a list of literal
+ * words (inline or from a file, one per line), and the level it implies. */
+typedef struct seam_custom_detector {
+    char *name;    /* its type name, e.g. PROJECT_CODENAME */
+    char *pattern; /* a regular expression (Vectorscan syntax), or NULL */
+    char **words;  /* literal words, matched case-insensitively on word boundaries */
+    size_t nwords;
+    seam_sensitivity level;
+    int line;
+} seam_custom_detector;
+
+/* detect.levels: the level a built-in type implies, overriding its default. */
+typedef struct seam_detect_level {
+    char *type; /* a built-in type name, checked when the scanner is built */
+    seam_sensitivity level;
+    int line;
+} seam_detect_level;
+
+typedef struct seam_detect_conf {
+    bool enabled;                       /* default true */
+    double threshold;                   /* score needed to report an entity; default 0.5 */
+    seam_sensitivity image_sensitivity; /* floor for requests with images; default internal */
+    bool allow_redact_header;           /* honour X-Seam-Redact: true; default false */
+    seam_detect_level *levels;
+    size_t nlevels;
+    seam_custom_detector *custom;
+    size_t ncustom;
+} seam_detect_conf;
 
 typedef enum { SEAM_UNKNOWN_MODEL_REJECT = 0, SEAM_UNKNOWN_MODEL_ROUTE } seam_unknown_model;
 typedef enum { SEAM_PINNED_REROUTE = 0, SEAM_PINNED_REJECT } seam_pinned_violation;
@@ -74,6 +104,7 @@ typedef struct seam_config {
     seam_sensitivity default_sensitivity;      /* default internal */
     seam_unknown_model unknown_model;          /* default reject */
     seam_pinned_violation on_pinned_violation; /* default reroute */
+    seam_detect_conf detect;
 } seam_config;
 
 /* Loads and validates <path>. On success returns SEAM_OK and sets <*out>

@@ -295,7 +295,9 @@ static int on_upstream_data(void *ctx, seam_transfer *t, const char *p, size_t n
         if (ex->up_status < 200 || ex->up_status >= 300) {
             ex->mode = MODE_ERROR;
             seam_buf_init(&ex->upbody, UPSTREAM_MAX_ERROR);
-        } else if (ex->creq->stream && ct && strncmp(ct, "text/event-stream", 17) == 0) {
+        } else if (ex->creq->stream && !(ct && strncmp(ct, "application/json", 16) == 0)) {
+            /* The provider's stream framing (SSE, or NDJSON for Ollama);
+             * a JSON body means the server ignored "stream". */
             ex->mode = MODE_SSE;
             ex->pstream = ex->prov->stream_new(ex->arena);
             if (!ex->pstream)
