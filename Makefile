@@ -80,7 +80,9 @@ build/fuzz/%: fuzz/%.c $(LIB_SRC)
 fuzz-run: fuzz
 	@set -e; for f in $(FUZZ_SRC:fuzz/%.c=%); do \
 	  mkdir -p fuzz/out/$$f; \
-	  ./build/fuzz/$$f -max_total_time=$${FUZZ_SECONDS:-10} fuzz/out/$$f fuzz/corpus/$$f; done
+	  if ./build/fuzz/$$f -max_total_time=$${FUZZ_SECONDS:-10} fuzz/out/$$f fuzz/corpus/$$f \
+	       > build/fuzz/$$f.log 2>&1; then echo "$$f: $$(tail -n 1 build/fuzz/$$f.log)"; \
+	  else tail -n 40 build/fuzz/$$f.log; echo "$$f: FAILED"; exit 1; fi; done
 
 format:
 	clang-format -i $(SRC) $(wildcard src/*/*.h src/*.h tests/unit/*.h) $(UNIT_SRC) $(FUZZ_SRC)
