@@ -4,7 +4,7 @@
 # libFuzzer harnesses with clang.
 
 CC      ?= cc
-PKGS    := libevent libevent_pthreads libcurl jansson libfyaml
+PKGS    := libevent libevent_pthreads libcurl jansson libfyaml libhs
 CSTD    := -std=c11 -D_GNU_SOURCE
 WARN    := -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter
 CFLAGS  ?= -O2 -g
@@ -69,7 +69,7 @@ test-asan:
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  $(MAKE) FLAVOUR=asan test
 
-# libFuzzer harnesses (clang only); each fuzz/fuzz_X.c has a seed corpus in fuzz/corpus/X/.
+# libFuzzer harnesses (clang only); each fuzz/fuzz_X.c has a seed corpus in fuzz/corpus/fuzz_X/.
 FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined
 fuzz: $(FUZZ_SRC:fuzz/%.c=build/fuzz/%)
 build/fuzz/%: fuzz/%.c $(LIB_SRC)

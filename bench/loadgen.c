@@ -750,6 +750,12 @@ int main(int argc, char **argv)
     }
     if (o.rate <= 0 && o.threads > o.concurrency)
         o.threads = o.concurrency;
+    /* Thousands of connections need thousands of descriptors. */
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
         die("%s", "curl_global_init failed");
     build_body();

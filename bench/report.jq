@@ -2,7 +2,7 @@
 # Inputs (see run.sh): $meta (facts about the machine and the run, one object),
 # $results_in [{scenario,target,rep,result}], $events, $wrk.
 
-$meta[0] as {date: $date, nproc: $nproc, cpu: $cpu, kernel: $kernel, mem: $mem, os: $os, cc: $cc, libevent: $libevent, libcurl: $libcurl, wrkver: $wrkver, commit: $commit, reps: $reps, dur: $dur, rate_dur: $rate_dur, warm: $warm, up_threads: $up_threads, pace_us: $pace_us, workers: $workers, chunks: $chunks, smoke_ns: $smoke_ns, smoke_st: $smoke_st, smoke_headers: $smoke_headers, seam_yaml: $seam_yaml, out: $out, elapsed: $elapsed, starts: $starts, mem_idle: $mem_idle, mem_after: $mem_after, scenarios: $scenarios, loglevels: $loglevels, callgrind: $callgrind}
+$meta[0] as {date: $date, nproc: $nproc, cpu: $cpu, kernel: $kernel, mem: $mem, os: $os, cc: $cc, libevent: $libevent, libcurl: $libcurl, wrkver: $wrkver, commit: $commit, reps: $reps, dur: $dur, rate_dur: $rate_dur, warm: $warm, up_threads: $up_threads, pace_us: $pace_us, workers: $workers, chunks: $chunks, smoke_ns: $smoke_ns, smoke_st: $smoke_st, smoke_headers: $smoke_headers, seam_yaml: $seam_yaml, out: $out, elapsed: $elapsed, starts: $starts, mem_idle: $mem_idle, mem_after: $mem_after, scenarios: $scenarios, loglevels: $loglevels, callgrind: $callgrind, other_procs: $other_procs}
 | $results_in as $results
 | 
 
@@ -144,6 +144,11 @@ def kb: if . == null then "–" else "\(. / 1024 * 10 | round / 10) MB" end;
     "seam's own cost, counted in instructions (callgrind, immune to the machine's noise): **\($callgrind.nonstream.per_request | round | thousands) instructions per non-stream request, \($callgrind.stream.per_request | round | thousands) per stream** (see [Instructions per request](#instructions-per-request)).",
     ""
   else empty end ),
+( [$results[] | .cpu | select(. != null) | (.seconds_all_cpus / ($nproc | tonumber)) as $wall | select($wall > 0) | .other_s / $wall * 100] as $other
+  | if ($other | length) > 0 and ($other | median) > 25 then
+      "**The machine was busy with other work during this run**: besides the load generator, seam and the upstream, something else used \($other | median | round)% of one CPU (median over runs; see the CPU line under each scenario)\(if ($other_procs // [] | length) > 0 then "; the busiest other processes over the scenarios: " + ($other_procs | map("`\(.name)` \(.cpu_pct)%") | join(", ")) else "" end). Latencies are inflated and noisy; the instruction counts and seam's CPU per request are the steadier figures.",
+      ""
+    else empty end ),
 "seam memory: idle \($mem_idle.rss_kb | kb) RSS; after the load \(if $mem_after == null then "– (seam was not running)" else "\($mem_after.rss_kb | kb) RSS, peak \($mem_after.hwm_kb | kb) (VmHWM)" end).",
 "",
 ( if ($events | length) == 0 and ($loglevels | length) == 0 and ($findings | length) == 0 then
@@ -156,7 +161,7 @@ def kb: if . == null then "–" else "\(. / 1024 * 10 | round / 10) MB" end;
 "",
 "- \($nproc) CPUs: \($cpu); \($mem) RAM; \($kernel); \($os). A shared virtual machine: expect noise, read the spreads.",
 "- \($cc); libevent \($libevent); libcurl \($libcurl); \($wrkver).",
-"- seam \($commit), built by `make -C .. seam` with the top-level Makefile's default flags (`-O2 -g`); bench tools with `-O2 -g`.",
+"- seam \($commit) (`-O2 -g`); bench tools with `-O2 -g`.",
 "",
 "## Method",
 "",

@@ -2,23 +2,31 @@
 # bench/run.sh: the added-latency benchmark of seam (issue 2).
 #
 # Builds seam (the top-level Makefile's default flags, -O2 -g) and the bench
-# tools, starts the fake upstream and seam on 127.0.0.1 (ephemeral ports), and
-# runs each scenario alternately against two targets:
+# tools, starts two fake upstreams (instant, and paced: one stream event per
+# millisecond) and seam on 127.0.0.1 (ephemeral ports), and runs each
+# scenario alternately against two targets:
 #   direct  loadgen -> upstream
 #   seam    loadgen -> seam -> upstream
-# for REPS repetitions (the order flips every repetition), then writes
-# bench/REPORT.md: machine, versions, method, commands, and per scenario the
-# medians across repetitions with their spread, the added latency (seam -
-# direct, paired per repetition) and the ratio seam/direct, seam's memory,
-# and every error, crash or stall seen. Raw results stay in bench/out/.
+# for REPS repetitions (the order flips every repetition), cross-checks
+# throughput with wrk, counts seam's instructions per request under callgrind,
+# then writes bench/REPORT.md: machine, versions, method, commands, and per
+# scenario the medians across repetitions with their spread, the added
+# latency (seam - direct, paired per repetition) and the ratio seam/direct,
+# CPU use, seam's memory, and every error, crash or stall seen. Raw results
+# stay in bench/out/<run>/; `run.sh --report bench/out/<run>` rewrites the
+# report from them.
 #
 # Environment: REPS (default 5), DUR (seconds per run, default 3), RATE_DUR
 # (seconds for the fixed-rate scenario, default 5), WARM (default 0.5),
-# CALLGRIND (1: also count seam's instructions per request; default 1),
-# REPORT (output file, default bench/REPORT.md), SEAM_BIN (a prebuilt binary
-# to measure instead of building ../seam).
+# CALLGRIND (1: count seam's instructions per request; default 1), CG_N
+# (requests per callgrind phase, default 400), REPORT (output file, relative
+# to bench/; default REPORT.md), SEAM_BIN (a prebuilt binary to measure
+# instead of building ../seam; SEAM_VERSION then says what it is), SEAM_REV
+# (a git revision to export, build and measure instead of the working tree).
 # Traffic goes to 127.0.0.1 only. Total time is about four minutes.
+# Needs jq, curl, wrk (optional) and valgrind (optional), all from Debian.
 set -euo pipefail
+if [ "${1:-}" = --report ] && [ -d "${2:-}" ]; then set -- --report "$(cd "$2" && pwd)"; fi
 cd "$(dirname "$0")"
 
 REPS=${REPS:-5}
@@ -34,6 +42,8 @@ CHUNKS=16
 die() { echo "run.sh: $*" >&2; exit 1; }
 command -v jq >/dev/null || die "jq is needed (apt-get install jq)"
 
+report_path() { case $REPORT in /*) echo "$REPORT" ;; *) echo "bench/$REPORT" ;; esac; }
+
 # Writes $REPORT from the files a run left in directory $1.
 write_report() {
     jq -n -r --slurpfile meta "$1/meta.json" --slurpfile results_in "$1/results.jsonl" \
@@ -42,21 +52,33 @@ write_report() {
 if [ "${1:-}" = --report ]; then # regenerate the report from an earlier run
     [ -f "${2:-}/meta.json" ] || die "usage: run.sh [--report bench/out/<run>]"
     write_report "$2"
-    echo "run.sh: wrote bench/$REPORT"
+    echo "run.sh: wrote $(report_path)"
     exit 0
 fi
 command -v curl >/dev/null || die "curl is needed (apt-get install curl)"
 
 T_START=$(date +%s)
+make -s all
+if [ -n "${SEAM_REV:-}" ]; then
+    # A committed revision, exported (read-only for the repository) and built
+    # on its own: for before/after comparisons, or while the tree is mid-edit.
+    rev=$(git -C .. rev-parse --short "$SEAM_REV") || die "unknown revision $SEAM_REV"
+    src=out/src-$rev
+    rm -rf "$src"
+    mkdir -p "$src"
+    git -C .. archive "$rev" | tar -x -C "$src"
+    make -s -C "$src" seam >"$src.build.log" 2>&1 || die "seam $rev does not build; see bench/$src.build.log"
+    SEAM_BIN=$src/seam
+    SEAM_VERSION="$rev (git archive of the commit, built with the Makefile's default flags)"
+elif [ -z "${SEAM_BIN:-}" ]; then
+    make -s -C .. seam || die "seam does not build (make -C .. seam)"
+    SEAM_BIN=../seam
+else
+    SEAM_VERSION=${SEAM_VERSION:-"prebuilt binary $SEAM_BIN"}
+fi
 OUT=out/$(date -u +%Y%m%dT%H%M%SZ)
 mkdir -p "$OUT"
 echo "run.sh: results in bench/$OUT"
-
-make -s all
-if [ -z "${SEAM_BIN:-}" ]; then
-    make -s -C .. seam || die "seam does not build (make -C .. seam)"
-    SEAM_BIN=../seam
-fi
 
 UP_PID=""
 PACED_PID=""
@@ -151,6 +173,18 @@ cpu_snapshot() {
     local busy_total
     busy_total=$(awk '/^cpu /{b = $2 + $3 + $4 + $7 + $8 + $9; print b, b + $5 + $6, $9; exit}' /proc/stat)
     echo "$busy_total $( [ -n "$SEAM_PID" ] && proc_ticks "$SEAM_PID" || echo 0) $(($(proc_ticks "$UP_PID") + $(proc_ticks "$PACED_PID")))"
+}
+
+# Every process's CPU ticks as "pid ticks comm" lines, to name whatever else
+# kept the machine busy during the run.
+proc_table() {
+    awk '{
+        l = $0; o = index(l, "("); c = 0
+        for (i = length(l); i > 0; i--) if (substr(l, i, 1) == ")") { c = i; break }
+        if (!o || !c) next
+        n = split(substr(l, c + 2), f, " ")
+        print $1, f[12] + f[13], substr(l, o + 1, c - o - 1)
+    }' /proc/[0-9]*/stat 2>/dev/null || true
 }
 
 seam_alive() { [ -n "$SEAM_PID" ] && kill -0 "$SEAM_PID" 2>/dev/null; }
@@ -259,6 +293,8 @@ run_one() { # $1 scenario name, $2 target, $3 rep, $4 args, $5 upstream
         "$f" >>"$RESULTS"
 }
 
+proc_table >"$OUT/procs.before"
+T_LOOP=$(date +%s%N)
 for ((rep = 1; rep <= REPS; rep++)); do
     for sc in "${SCENARIOS[@]}"; do
         IFS='|' read -r name _ upstream args <<<"$sc"
@@ -274,6 +310,17 @@ for ((rep = 1; rep <= REPS; rep++)); do
         done
     done
 done
+
+# Other processes that used more than 5% of one CPU during the scenarios.
+proc_table >"$OUT/procs.after"
+loop_s=$(( ($(date +%s%N) - T_LOOP) / 1000000 ))
+OTHER_PROCS=$(awk -v hz="$(getconf CLK_TCK)" -v ms="$loop_s" -v skip=" $UP_PID $PACED_PID $SEAM_PID $$ " '
+    NR == FNR { t[$1] = $2; next }
+    ($1 in t) && index(skip, " " $1 " ") == 0 {
+        pct = ($2 - t[$1]) / hz * 100000 / ms
+        if (pct >= 5) { $2 = ""; sub(/^[0-9]+  /, ""); printf "%s\t%.0f\n", $0, pct }
+    }' "$OUT/procs.before" "$OUT/procs.after" | sort -t "$(printf '\t')" -k2 -nr | head -n 5 |
+    jq -Rn '[inputs | split("\t") | {name: .[0], cpu_pct: (.[1] | tonumber)}]')
 
 # ---- cross-check with wrk (a different client) for throughput -------------
 WRK="$OUT/wrk.jsonl"
@@ -417,8 +464,11 @@ done | jq -sc .)
 
 cpu=$(awk -F': ' '/^model name/{print $2; exit}' /proc/cpuinfo)
 mem_total=$(awk '/^MemTotal/{printf "%.1f GiB", $2/1048576}' /proc/meminfo)
-commit=$(git -C .. rev-parse --short HEAD 2>/dev/null || echo unknown)
-dirty=$(git -C .. status --porcelain -- src Makefile 2>/dev/null | head -c 1)
+if [ -z "${SEAM_VERSION:-}" ]; then
+    commit=$(git -C .. rev-parse --short HEAD 2>/dev/null || echo unknown)
+    dirty=$(git -C .. status --porcelain -- src Makefile 2>/dev/null | head -c 1)
+    SEAM_VERSION="$commit${dirty:+ (with uncommitted changes in src/)}, built by \`make -C .. seam\` with the Makefile's default flags"
+fi
 T_END=$(date +%s)
 
 # shellcheck source=/dev/null
@@ -429,7 +479,7 @@ jq -n \
     --arg cc "$(cc --version | head -n 1)" \
     --arg libevent "$(pkg-config --modversion libevent)" --arg libcurl "$(pkg-config --modversion libcurl)" \
     --arg wrkver "$(wrk -v 2>&1 | head -n 1 | awk '{print $1, $2}')" \
-    --arg commit "$commit${dirty:+ (with uncommitted changes in src/)}" \
+    --arg commit "$SEAM_VERSION" \
     --arg reps "$REPS" --arg dur "$DUR" --arg rate_dur "$RATE_DUR" --arg warm "$WARM" \
     --arg up_threads "$UP_THREADS" --arg pace_us "$PACE_US" --arg workers "$SEAM_WORKERS" --arg chunks "$CHUNKS" \
     --arg smoke_ns "$SMOKE_NS" --arg smoke_st "$SMOKE_ST" --arg smoke_headers "$SMOKE_HEADERS" \
@@ -437,7 +487,7 @@ jq -n \
     --arg elapsed "$((T_END - T_START))" --arg starts "$SEAM_STARTS" \
     --argjson mem_idle "$MEM_IDLE" --argjson mem_after "$MEM_AFTER" \
     --argjson scenarios "$scen_json" --argjson loglevels "${LOGLEVELS:-[]}" \
-    --argjson callgrind "$CG" \
+    --argjson callgrind "$CG" --argjson other_procs "${OTHER_PROCS:-[]}" \
     '$ARGS.named' >"$OUT/meta.json"
 write_report "$OUT"
-echo "run.sh: wrote bench/$REPORT in $((T_END - T_START)) s"
+echo "run.sh: wrote $(report_path) in $((T_END - T_START)) s"

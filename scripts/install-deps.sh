@@ -9,7 +9,7 @@ if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 
 DEBS=(
   build-essential clang libclang-rt-14-dev pkg-config make clang-format
-  libevent-dev libcurl4-openssl-dev libjansson-dev libfyaml-dev libcmocka-dev
+  libevent-dev libcurl4-openssl-dev libjansson-dev libfyaml-dev libcmocka-dev libvectorscan-dev
   ca-certificates curl
 )
 # Node.js runs the integration tests. Machines that already have a Node.js

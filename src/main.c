@@ -8,6 +8,8 @@
 #include "core/log.h"
 #include "http/server.h"
 #include "policy/explain.h"
+#include "scan/cli.h"
+#include "scan/scan.h"
 
 #include <curl/curl.h>
 #include <event2/thread.h>
@@ -23,6 +25,9 @@ static void usage(FILE *f)
                "       seam check [-c FILE]            validate a configuration and print it\n"
                "       seam route [-c FILE] [--json] [TASKS.jsonl|-]\n"
                "                                       decide routes without the network\n"
+               "       seam scan [-c FILE] [--json] [--show-values] [FILE|-]\n"
+               "       seam scan [-c FILE] --jsonl FILE|- [--show-values]\n"
+               "                                       run the sensitive-data detector\n"
                "       seam version\n");
 }
 
@@ -43,12 +48,19 @@ static int cmd_serve(const char *path)
     if (!cfg)
         return 2;
     char err[512];
+    seam_scanner *scanner = NULL;
+    if (cfg->detect.enabled && seam_scanner_new(cfg, &scanner, err, sizeof(err)) != SEAM_OK) {
+        fprintf(stderr, "seam: %s\n", err);
+        seam_config_free(cfg);
+        return 2;
+    }
     evthread_use_pthreads();
     curl_global_init(CURL_GLOBAL_DEFAULT);
-    seam_rc rc = seam_server_run(cfg, err, sizeof(err));
+    seam_rc rc = seam_server_run(cfg, scanner, err, sizeof(err));
     if (rc != SEAM_OK)
         seam_log_error("%s", err);
     curl_global_cleanup();
+    seam_scanner_free(scanner);
     seam_config_free(cfg);
     libevent_global_shutdown();
     return rc == SEAM_OK ? 0 : 1;
@@ -59,8 +71,18 @@ static int cmd_check(const char *path)
     seam_config *cfg = load(path);
     if (!cfg)
         return 2;
+    /* The detectors compile as part of checking: a bad custom pattern is a
+     * configuration error, reported here rather than at start-up. */
+    char err[512];
+    seam_scanner *scanner = NULL;
+    if (cfg->detect.enabled && seam_scanner_new(cfg, &scanner, err, sizeof(err)) != SEAM_OK) {
+        fprintf(stderr, "seam: %s\n", err);
+        seam_config_free(cfg);
+        return 2;
+    }
     printf("%s: configuration is valid\n", path);
     seam_config_print(cfg, stdout);
+    seam_scanner_free(scanner);
     seam_config_free(cfg);
     return 0;
 }
@@ -70,9 +92,19 @@ static int cmd_route(const char *path, const char *input, bool json)
     seam_config *cfg = load(path);
     if (!cfg)
         return 2;
+    char err[512];
+    seam_scanner *scanner = NULL;
+    if (cfg->detect.enabled && seam_scanner_new(cfg, &scanner, err, sizeof(err)) != SEAM_OK) {
+        fprintf(stderr, "seam: %s\n", err);
+        seam_config_free(cfg);
+        return 2;
+    }
+    seam_scan_scratch *scratch = scanner ? seam_scan_scratch_new(scanner) : NULL;
     FILE *in = stdin;
     if (input && strcmp(input, "-") != 0 && !(in = fopen(input, "r"))) {
         perror(input);
+        seam_scan_scratch_free(scratch);
+        seam_scanner_free(scanner);
         seam_config_free(cfg);
         return 2;
     }
@@ -87,7 +119,7 @@ static int cmd_route(const char *path, const char *input, bool json)
             n--;
         if (n == 0)
             continue;
-        if (seam_policy_route_line(cfg, line, (size_t)n, json, &out) != SEAM_OK)
+        if (seam_policy_route_line(cfg, scanner, scratch, line, (size_t)n, json, &out) != SEAM_OK)
             bad++;
         fwrite(out.data, 1, out.len, stdout);
         seam_buf_reset(&out);
@@ -97,8 +129,42 @@ static int cmd_route(const char *path, const char *input, bool json)
     free(line);
     if (in != stdin)
         fclose(in);
+    seam_scan_scratch_free(scratch);
+    seam_scanner_free(scanner);
     seam_config_free(cfg);
     return bad ? 1 : 0;
+}
+
+/* `seam scan` takes its own options (see scan/cli.h); only -c is read
+ * here. Without -c and without ./seam.yaml it runs on the built-in
+ * detector defaults, so it works before any configuration exists. */
+static int cmd_scan(int argc, char **argv)
+{
+    const char *path = NULL;
+    char **rest = calloc((size_t)argc + 1, sizeof *rest);
+    int nrest = 0, status;
+    seam_config *cfg = NULL;
+    if (!rest)
+        return 2;
+    for (int i = 0; i < argc; i++) {
+        if ((strcmp(argv[i], "-c") == 0 || strcmp(argv[i], "--config") == 0) && i + 1 < argc)
+            path = argv[++i];
+        else
+            rest[nrest++] = argv[i];
+    }
+    FILE *probe = path ? NULL : fopen("seam.yaml", "r");
+    if (probe) {
+        fclose(probe);
+        path = "seam.yaml";
+    }
+    if (path && !(cfg = load(path))) {
+        free(rest);
+        return 2;
+    }
+    status = seam_scan_cli(cfg, nrest, rest, stdout, stderr);
+    seam_config_free(cfg);
+    free(rest);
+    return status;
 }
 
 int main(int argc, char **argv)
@@ -107,6 +173,8 @@ int main(int argc, char **argv)
         usage(stderr);
         return 2;
     }
+    if (strcmp(argv[1], "scan") == 0)
+        return cmd_scan(argc - 2, argv + 2);
     const char *cmd = argv[1], *path = "seam.yaml", *input = NULL;
     bool json = false;
     for (int i = 2; i < argc; i++) {

@@ -5,6 +5,7 @@
  * on to OpenAI-compatible backends untouched.
  */
 #include "api/openai.h"
+#include "core/jsonbuf.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -424,7 +425,16 @@ char *seam_api_openai_error(seam_arena *a, const char *message, const char *type
     return r ? r : "{\"error\":{\"message\":\"internal error\",\"type\":\"server_error\"}}";
 }
 
-/* ---- stream writer ---- */
+/* ---- stream writer ----
+ *
+ * Chunks are written from a cached prefix plus the few bytes that change,
+ * with jansson escaping only the strings: building a jansson object per
+ * token costs several times more than the token's own bytes. */
+
+static void writer_release(void *p)
+{
+    seam_openai_writer_free(p);
+}
 
 void seam_openai_writer_init(seam_openai_writer *w, seam_arena *a, const char *fallback_id,
                              const char *fallback_model, bool include_usage)
@@ -435,46 +445,76 @@ void seam_openai_writer_init(seam_openai_writer *w, seam_arena *a, const char *f
     w->model = fallback_model;
     w->include_usage = include_usage;
     w->created = (long long)time(NULL);
+    seam_buf_init(&w->prefix, 1u << 16);
+    seam_arena_on_free(a, writer_release, w);
+}
+
+void seam_openai_writer_free(seam_openai_writer *w)
+{
+    seam_buf_free(&w->prefix);
 }
 
 static seam_rc write_data(seam_buf *out, json_t *o)
 {
     if (!o)
         return SEAM_ERR_NOMEM;
-    char *tmp = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
-    json_decref(o);
-    if (!tmp)
-        return SEAM_ERR_NOMEM;
     seam_rc rc = seam_buf_append(out, "data: ", 6);
     if (rc == SEAM_OK)
-        rc = seam_buf_append(out, tmp, strlen(tmp));
-    if (rc == SEAM_OK)
-        rc = seam_buf_append(out, "\n\n", 2);
-    free(tmp);
-    return rc;
+        rc = seam_buf_add_json(out, o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_decref(o);
+    return rc == SEAM_OK ? seam_buf_append(out, "\n\n", 2) : rc;
 }
 
-static json_t *chunk_base(seam_openai_writer *w)
+/* Appends the chunk prefix, building it once per stream. */
+static seam_rc chunk_open(seam_openai_writer *w, seam_buf *out)
 {
-    json_t *o = json_pack("{s:s, s:s, s:I, s:s}", "id", w->id, "object", "chat.completion.chunk",
-                          "created", (json_int_t)w->created, "model", w->model);
-    if (o && w->include_usage)
-        json_object_set_new(o, "usage", json_null());
-    return o;
-}
-
-static seam_rc write_delta(seam_openai_writer *w, json_t *delta, const char *finish, seam_buf *out)
-{
-    json_t *o = chunk_base(w);
-    if (!o || !delta) {
-        json_decref(o);
-        json_decref(delta);
-        return SEAM_ERR_NOMEM;
+    seam_buf *p = &w->prefix;
+    if (p->len == 0) {
+        seam_rc rc = seam_buf_puts(p, "data: {\"id\":");
+        if (rc == SEAM_OK)
+            rc = seam_buf_add_json_string(p, w->id, strlen(w->id));
+        if (rc == SEAM_OK)
+            rc = seam_buf_printf(
+                p, ",\"object\":\"chat.completion.chunk\",\"created\":%lld,\"model\":", w->created);
+        if (rc == SEAM_OK)
+            rc = seam_buf_add_json_string(p, w->model, strlen(w->model));
+        if (rc != SEAM_OK) {
+            seam_buf_reset(p);
+            return rc;
+        }
     }
-    json_t *choice = json_pack("{s:i, s:o, s:n, s:s?}", "index", 0, "delta", delta, "logprobs",
-                               "finish_reason", finish);
-    json_object_set_new(o, "choices", json_pack("[o]", choice));
-    return write_data(out, o);
+    return seam_buf_append(out, p->data, p->len);
+}
+
+/* Opens a chunk with one choice whose delta follows. */
+static seam_rc delta_open(seam_openai_writer *w, seam_buf *out)
+{
+    seam_rc rc = chunk_open(w, out);
+    if (rc == SEAM_OK && w->include_usage)
+        rc = seam_buf_puts(out, ",\"usage\":null");
+    return rc == SEAM_OK ? seam_buf_puts(out, ",\"choices\":[{\"index\":0,\"delta\":") : rc;
+}
+
+static seam_rc delta_close(seam_buf *out, const char *finish)
+{
+    seam_rc rc = seam_buf_puts(out, ",\"logprobs\":null,\"finish_reason\":");
+    if (rc == SEAM_OK)
+        rc = finish ? seam_buf_printf(out, "\"%s\"", finish) : seam_buf_puts(out, "null");
+    return rc == SEAM_OK ? seam_buf_puts(out, "}]}\n\n") : rc;
+}
+
+/* A chunk whose delta is {"<key>": "<text>"}. */
+static seam_rc write_text(seam_openai_writer *w, const char *key, const seam_event *ev,
+                          seam_buf *out)
+{
+    seam_rc rc = delta_open(w, out);
+    if (rc == SEAM_OK)
+        rc = seam_buf_printf(out, "{\"%s\":", key);
+    if (rc == SEAM_OK)
+        rc = seam_buf_add_json_string(out, ev->text, ev->text_len);
+    if (rc == SEAM_OK)
+        rc = seam_buf_puts(out, "}");
+    return rc == SEAM_OK ? delta_close(out, NULL) : rc;
 }
 
 static json_t *usage_json(const seam_usage *u)
@@ -494,16 +534,21 @@ static json_t *usage_json(const seam_usage *u)
 static seam_rc write_usage(seam_openai_writer *w, seam_buf *out)
 {
     w->usage_sent = true;
-    json_t *o = chunk_base(w);
-    if (!o)
+    json_t *u = usage_json(&w->usage);
+    if (!u)
         return SEAM_ERR_NOMEM;
-    json_object_set_new(o, "choices", json_array());
-    json_object_set_new(o, "usage", usage_json(&w->usage));
-    return write_data(out, o);
+    seam_rc rc = chunk_open(w, out);
+    if (rc == SEAM_OK)
+        rc = seam_buf_puts(out, ",\"choices\":[],\"usage\":");
+    if (rc == SEAM_OK)
+        rc = seam_buf_add_json(out, u, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_decref(u);
+    return rc == SEAM_OK ? seam_buf_puts(out, "}\n\n") : rc;
 }
 
 seam_rc seam_openai_writer_event(seam_openai_writer *w, const seam_event *ev, seam_buf *out)
 {
+    seam_rc rc;
     switch (ev->type) {
     case SEAM_EV_START:
         if (ev->id)
@@ -512,26 +557,40 @@ seam_rc seam_openai_writer_event(seam_openai_writer *w, const seam_event *ev, se
             w->model = seam_arena_strdup(w->arena, ev->name);
         if (!w->id || !w->model)
             return SEAM_ERR_NOMEM;
-        return write_delta(w, json_pack("{s:s, s:s}", "role", "assistant", "content", ""), NULL,
-                           out);
+        seam_buf_reset(&w->prefix);
+        rc = delta_open(w, out);
+        if (rc == SEAM_OK)
+            rc = seam_buf_puts(out, "{\"role\":\"assistant\",\"content\":\"\"}");
+        return rc == SEAM_OK ? delta_close(out, NULL) : rc;
     case SEAM_EV_TEXT_DELTA:
-        return write_delta(w, json_pack("{s:s%}", "content", ev->text, ev->text_len), NULL, out);
+        return write_text(w, "content", ev, out);
     case SEAM_EV_THINKING_DELTA:
-        return write_delta(w, json_pack("{s:s%}", "reasoning_content", ev->text, ev->text_len),
-                           NULL, out);
+        return write_text(w, "reasoning_content", ev, out);
     case SEAM_EV_REFUSAL_DELTA:
-        return write_delta(w, json_pack("{s:s%}", "refusal", ev->text, ev->text_len), NULL, out);
+        return write_text(w, "refusal", ev, out);
     case SEAM_EV_TOOL_CALL_BEGIN:
-        return write_delta(w,
-                           json_pack("{s:[{s:i, s:s, s:s, s:{s:s, s:s}}]}", "tool_calls", "index",
-                                     ev->index, "id", ev->id ? ev->id : "", "type", "function",
-                                     "function", "name", ev->name, "arguments", ""),
-                           NULL, out);
+        rc = delta_open(w, out);
+        if (rc == SEAM_OK)
+            rc = seam_buf_printf(out, "{\"tool_calls\":[{\"index\":%d,\"id\":", ev->index);
+        if (rc == SEAM_OK)
+            rc = seam_buf_add_json_string(out, ev->id ? ev->id : "", ev->id ? strlen(ev->id) : 0);
+        if (rc == SEAM_OK)
+            rc = seam_buf_puts(out, ",\"type\":\"function\",\"function\":{\"name\":");
+        if (rc == SEAM_OK)
+            rc = seam_buf_add_json_string(out, ev->name, strlen(ev->name));
+        if (rc == SEAM_OK)
+            rc = seam_buf_puts(out, ",\"arguments\":\"\"}}]}");
+        return rc == SEAM_OK ? delta_close(out, NULL) : rc;
     case SEAM_EV_TOOL_CALL_ARGS_DELTA:
-        return write_delta(w,
-                           json_pack("{s:[{s:i, s:{s:s%}}]}", "tool_calls", "index", ev->index,
-                                     "function", "arguments", ev->text, ev->text_len),
-                           NULL, out);
+        rc = delta_open(w, out);
+        if (rc == SEAM_OK)
+            rc = seam_buf_printf(
+                out, "{\"tool_calls\":[{\"index\":%d,\"function\":{\"arguments\":", ev->index);
+        if (rc == SEAM_OK)
+            rc = seam_buf_add_json_string(out, ev->text, ev->text_len);
+        if (rc == SEAM_OK)
+            rc = seam_buf_puts(out, "}}]}");
+        return rc == SEAM_OK ? delta_close(out, NULL) : rc;
     case SEAM_EV_TOOL_CALL_END:
         return SEAM_OK;
     case SEAM_EV_USAGE:
@@ -540,13 +599,16 @@ seam_rc seam_openai_writer_event(seam_openai_writer *w, const seam_event *ev, se
         if (w->finished && w->include_usage && !w->usage_sent)
             return write_usage(w, out);
         return SEAM_OK;
-    case SEAM_EV_FINISH: {
+    case SEAM_EV_FINISH:
         w->finished = true;
-        seam_rc rc = write_delta(w, json_object(), seam_finish_name_openai(ev->finish), out);
+        rc = delta_open(w, out);
+        if (rc == SEAM_OK)
+            rc = seam_buf_puts(out, "{}");
+        if (rc == SEAM_OK)
+            rc = delta_close(out, seam_finish_name_openai(ev->finish));
         if (rc == SEAM_OK && w->have_usage && w->include_usage && !w->usage_sent)
             rc = write_usage(w, out);
         return rc;
-    }
     case SEAM_EV_ERROR:
         return seam_openai_writer_error(w, ev->text, ev->err_type ? ev->err_type : "upstream_error",
                                         "upstream_error", out);

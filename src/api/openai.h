@@ -38,6 +38,7 @@ typedef struct seam_openai_writer {
     bool have_usage;
     seam_usage usage;
     seam_arena *arena;
+    seam_buf prefix; /* `data: {"id":..,"object":..,"created":..,"model":..` */
 } seam_openai_writer;
 
 /* <fallback_id> and <fallback_model> are used when the upstream gives none. */
@@ -49,6 +50,9 @@ seam_rc seam_openai_writer_event(seam_openai_writer *w, const seam_event *ev, se
 
 /* Appends the end of the stream: a pending usage chunk, then "data: [DONE]". */
 seam_rc seam_openai_writer_end(seam_openai_writer *w, seam_buf *out);
+
+/* Releases the writer's buffers. */
+void seam_openai_writer_free(seam_openai_writer *w);
 
 /* Appends a mid-stream error event (then the caller ends the stream). */
 seam_rc seam_openai_writer_error(seam_openai_writer *w, const char *message, const char *type,

@@ -31,6 +31,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 /* Enumerations are stored through an int (see store_int), so they must have
  * the size of one. */
@@ -74,7 +75,13 @@ static int parse_by_name(const char *s, int *out, int count, const char *(*name)
 
 static const char *provider_name(int v)
 {
-    return v == SEAM_PROVIDER_OPENAI ? "openai" : "?";
+    static const char *const names[SEAM_PROVIDER__COUNT] = {
+        [SEAM_PROVIDER_OPENAI] = "openai",
+        [SEAM_PROVIDER_ANTHROPIC] = "anthropic",
+        [SEAM_PROVIDER_OLLAMA] = "ollama",
+        [SEAM_PROVIDER_GEMINI] = "gemini",
+    };
+    return v >= 0 && v < SEAM_PROVIDER__COUNT ? names[v] : "?";
 }
 
 static const char *location_name(int v)
@@ -111,7 +118,7 @@ static const char *cplx_name(int v)
 
 static int provider_parse(const char *s, int *out)
 {
-    return parse_by_name(s, out, 1, provider_name);
+    return parse_by_name(s, out, SEAM_PROVIDER__COUNT, provider_name);
 }
 
 static int location_parse(const char *s, int *out)
@@ -156,7 +163,7 @@ static int cplx_parse(const char *s, int *out)
     return 0;
 }
 
-static const enum_desc en_provider = {1, provider_name, provider_parse};
+static const enum_desc en_provider = {SEAM_PROVIDER__COUNT, provider_name, provider_parse};
 static const enum_desc en_location = {2, location_name, location_parse};
 static const enum_desc en_unknown_model = {2, unknown_model_name, unknown_model_parse};
 static const enum_desc en_pinned = {2, pinned_name, pinned_parse};
@@ -807,7 +814,18 @@ static seam_rc fn_limits(ctx *c, struct fy_node *v, int line, const char *path, 
     return walk(c, v, line, path, limit_fields, NLIMIT, base, at);
 }
 
-enum { B_NAME, B_PROVIDER, B_URL, B_LOCATION, B_CLEARANCE, B_MODELS, B_CTX, B_KEYENV, B__COUNT };
+enum {
+    B_NAME,
+    B_PROVIDER,
+    B_URL,
+    B_LOCATION,
+    B_CLEARANCE,
+    B_MODELS,
+    B_CTX,
+    B_KEYENV,
+    B_MAXTOK,
+    B__COUNT
+};
 
 static const field backend_fields[B__COUNT] = {
     [B_NAME] = {.key = "name",
@@ -850,6 +868,14 @@ static const field backend_fields[B__COUNT] = {
     [B_KEYENV] = {.key = "api_key_env",
                   .type = T_ENVNAME,
                   .off = offsetof(seam_backend_conf, api_key_env)},
+    /* Anthropic requires max_tokens on every request: this is what seam
+     * sends when the client gave none. */
+    [B_MAXTOK] = {.key = "max_tokens_default",
+                  .type = T_U64,
+                  .off = offsetof(seam_backend_conf, max_tokens_default),
+                  .def = 4096,
+                  .min = 1,
+                  .max = INT32_MAX},
 };
 
 /* Checks and normalises a backend URL: http or https, a host, no trailing
@@ -1057,7 +1083,9 @@ static seam_rc fn_when(ctx *c, struct fy_node *v, int line, const char *path, vo
     return SEAM_OK;
 }
 
-enum { R_NAME, R_WHEN, R_ROUTE, R__COUNT };
+enum { R_NAME, R_WHEN, R_ROUTE, R_REDACT, R__COUNT };
+
+static seam_rc fn_rule_redact(ctx *c, struct fy_node *v, int line, const char *path, void *base);
 
 static const field rule_fields[R__COUNT] = {
     [R_NAME] = {.key = "name",
@@ -1067,6 +1095,8 @@ static const field rule_fields[R__COUNT] = {
     /* Absent or empty: the rule always matches. */
     [R_WHEN] = {.key = "when", .type = T_FN, .fn = fn_when},
     [R_ROUTE] = {.key = "route", .type = T_FN, .flags = F_REQUIRED, .fn = fn_route},
+    /* Absent: false (rules are allocated zeroed). */
+    [R_REDACT] = {.key = "redact", .type = T_FN, .fn = fn_rule_redact},
 };
 
 static seam_rc fn_rules(ctx *c, struct fy_node *v, int line, const char *path, void *base)
@@ -1132,9 +1162,338 @@ static seam_rc fn_policy(ctx *c, struct fy_node *v, int line, const char *path, 
     return walk(c, v, line, path, policy_fields, P__COUNT, base, at);
 }
 
+/* ---- detect: the sensitive-data scanner ---------------------------------- */
+
+/* A plain true or false into a bool (T_BOOL3 stores an int with a third
+ * "absent" state, which these keys do not need). */
+static seam_rc get_bool(ctx *c, struct fy_node *v, int line, const char *path, bool *out)
+{
+    const char *t;
+    size_t len;
+    char got[64];
+    seam_rc rc = get_scalar(c, v, line, path, "true or false", &t, &len);
+    if (rc != SEAM_OK)
+        return rc;
+    bool plain = fy_node_get_style(v) == FYNS_PLAIN;
+    if (plain && len == 4 && !memcmp(t, "true", 4))
+        *out = true;
+    else if (plain && len == 5 && !memcmp(t, "false", 5))
+        *out = false;
+    else
+        return fail(c, line, path, "expected true or false, got %s", describe(v, got, sizeof got));
+    return SEAM_OK;
+}
+
+static seam_rc fn_rule_redact(ctx *c, struct fy_node *v, int line, const char *path, void *base)
+{
+    return get_bool(c, v, line, path, &((seam_rule_conf *)base)->redact);
+}
+
+static seam_rc fn_detect_enabled(ctx *c, struct fy_node *v, int line, const char *path,
+                                 void *base)
+{
+    return get_bool(c, v, line, path, &((seam_config *)base)->detect.enabled);
+}
+
+static seam_rc fn_detect_allow_redact(ctx *c, struct fy_node *v, int line, const char *path,
+                                      void *base)
+{
+    return get_bool(c, v, line, path, &((seam_config *)base)->detect.allow_redact_header);
+}
+
+/* detect.threshold: a plain decimal number in (0, 1]. */
+static seam_rc fn_detect_threshold(ctx *c, struct fy_node *v, int line, const char *path,
+                                   void *base)
+{
+    const char *s;
+    size_t len;
+    char text[32], got[64], *end;
+    seam_rc rc = get_scalar(c, v, line, path, "a number", &s, &len);
+    if (rc != SEAM_OK)
+        return rc;
+    bool ok = fy_node_get_style(v) == FYNS_PLAIN && len > 0 && len < sizeof text;
+    for (size_t i = 0; ok && i < len; i++)
+        ok = (s[i] >= '0' && s[i] <= '9') || s[i] == '.';
+    if (!ok)
+        return fail(c, line, path, "expected a number between 0 and 1, got %s",
+                    describe(v, got, sizeof got));
+    memcpy(text, s, len);
+    text[len] = '\0';
+    errno = 0;
+    double d = strtod(text, &end);
+    if (errno || *end || !(d > 0 && d <= 1))
+        return fail(c, line, path, "expected a number above 0 and at most 1, got %s",
+                    describe(v, got, sizeof got));
+    ((seam_config *)base)->detect.threshold = d;
+    return SEAM_OK;
+}
+
+/* Entity type names end up in response headers (X-Seam-Detected) and
+ * metric labels: letters, digits and underscores. */
+static bool valid_type_name(const char *s, size_t len)
+{
+    if (len == 0 || len > 64)
+        return false;
+    for (size_t i = 0; i < len; i++)
+        if (!isalnum((unsigned char)s[i]) && s[i] != '_')
+            return false;
+    return true;
+}
+
+/* detect.levels: { TYPE: level, ... }. Whether TYPE is a built-in type is
+ * checked when the scanner is built (seam_scanner_new), which knows them. */
+static seam_rc fn_detect_levels(ctx *c, struct fy_node *v, int line, const char *path,
+                                void *base)
+{
+    seam_detect_conf *d = &((seam_config *)base)->detect;
+    char got[64];
+    if (is_null(v) || !fy_node_is_mapping(v))
+        return fail(c, line, path, "expected a mapping of entity types to levels, got %s",
+                    describe(v, got, sizeof got));
+    int k = fy_node_mapping_item_count(v);
+    if (k <= 0)
+        return SEAM_OK;
+    d->levels = seam_calloc((size_t)k, sizeof *d->levels);
+    if (!d->levels)
+        return oom(c);
+    void *it = NULL;
+    struct fy_node_pair *p;
+    while ((p = fy_node_mapping_iterate(v, &it)) && d->nlevels < (size_t)k) {
+        struct fy_node *key = fy_node_pair_key(p);
+        int kline = node_line(key, line);
+        char sub[PATH_MAX_LEN];
+        const char *s;
+        size_t len;
+        int lv;
+        seam_rc rc = get_scalar(c, key, kline, path, "an entity type", &s, &len);
+        if (rc != SEAM_OK)
+            return rc;
+        path_key(sub, path, s, len);
+        if (!valid_type_name(s, len))
+            return fail(c, kline, sub, "entity types are made of A-Z a-z 0-9 _");
+        for (size_t i = 0; i < d->nlevels; i++)
+            if (strlen(d->levels[i].type) == len && !memcmp(d->levels[i].type, s, len))
+                return fail(c, kline, sub, "duplicate key (first given at line %d)",
+                            d->levels[i].line);
+        seam_detect_level *l = &d->levels[d->nlevels];
+        l->type = seam_strndup(s, len);
+        if (!l->type)
+            return oom(c);
+        l->line = kline;
+        d->nlevels++;
+        rc = get_enum(c, fy_node_pair_value(p), kline, sub, &en_sens, &lv);
+        if (rc != SEAM_OK)
+            return rc;
+        l->level = (seam_sensitivity)lv;
+    }
+    return SEAM_OK;
+}
+
+/* A words_file holds more than a config should, but not without bound. */
+#define WORDS_FILE_MAX_BYTES (64u << 20)
+
+/* Adds the line <s>[0, <len>) to <cd>'s words, growing the array by
+ * doubling (<cap> is its capacity). Blank lines and # comments are skipped;
+ * surrounding spaces and a CR are trimmed. */
+static seam_rc add_word_line(ctx *c, seam_custom_detector *cd, size_t *cap, const char *s,
+                             size_t len)
+{
+    while (len && (s[0] == ' ' || s[0] == '\t')) {
+        s++;
+        len--;
+    }
+    while (len && (s[len - 1] == ' ' || s[len - 1] == '\t' || s[len - 1] == '\r'))
+        len--;
+    if (len == 0 || s[0] == '#')
+        return SEAM_OK;
+    if (cd->nwords == *cap) {
+        size_t ncap = *cap ? *cap * 2 : 64;
+        char **w = seam_realloc(cd->words, ncap * sizeof *w);
+        if (!w)
+            return oom(c);
+        cd->words = w;
+        *cap = ncap;
+    }
+    cd->words[cd->nwords] = seam_strndup(s, len);
+    if (!cd->words[cd->nwords])
+        return oom(c);
+    cd->nwords++;
+    return SEAM_OK;
+}
+
+/* detect.custom[i].words_file: one word per line, the path relative to the
+ * configuration file's folder. */
+static seam_rc fn_words_file(ctx *c, struct fy_node *v, int line, const char *path, void *base)
+{
+    seam_custom_detector *cd = base;
+    char *rel = NULL, *full = NULL;
+    FILE *f = NULL;
+    seam_buf b;
+    char chunk[8192];
+    size_t cap = cd->nwords;
+    seam_rc rc = get_string(c, v, line, path, &rel);
+    seam_buf_init(&b, WORDS_FILE_MAX_BYTES);
+    if (rc != SEAM_OK)
+        goto out;
+    if (!rel[0]) {
+        rc = fail(c, line, path, "must not be empty");
+        goto out;
+    }
+    const char *slash = strrchr(c->name, '/');
+    size_t dlen = rel[0] == '/' || !slash ? 0 : (size_t)(slash - c->name) + 1;
+    full = seam_malloc(dlen + strlen(rel) + 1);
+    if (!full) {
+        rc = oom(c);
+        goto out;
+    }
+    memcpy(full, c->name, dlen);
+    strcpy(full + dlen, rel);
+    f = fopen(full, "rb");
+    if (!f) {
+        rc = fail(c, line, path, "cannot open '%s': %s", full, strerror(errno));
+        goto out;
+    }
+    /* A device or a pipe could block or never end. */
+    struct stat st;
+    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
+        rc = fail(c, line, path, "'%s' is not a regular file", full);
+        goto out;
+    }
+    for (;;) {
+        size_t n = fread(chunk, 1, sizeof chunk, f);
+        rc = seam_buf_append(&b, chunk, n);
+        if (rc == SEAM_ERR_TOO_BIG) {
+            rc = fail(c, line, path, "'%s' is larger than %u bytes", full, WORDS_FILE_MAX_BYTES);
+            goto out;
+        }
+        if (rc != SEAM_OK) {
+            rc = oom(c);
+            goto out;
+        }
+        if (n < sizeof chunk)
+            break;
+    }
+    if (ferror(f)) {
+        rc = fail(c, line, path, "cannot read '%s': %s", full, strerror(errno));
+        goto out;
+    }
+    if (memchr(b.data, '\0', b.len)) {
+        rc = fail(c, line, path, "'%s' contains a NUL byte", full);
+        goto out;
+    }
+    for (size_t i = 0; i < b.len;) {
+        const char *nl = memchr(b.data + i, '\n', b.len - i);
+        size_t e = nl ? (size_t)(nl - b.data) : b.len;
+        rc = add_word_line(c, cd, &cap, b.data + i, e - i);
+        if (rc != SEAM_OK)
+            goto out;
+        i = e + 1;
+    }
+    if (cd->nwords == 0)
+        rc = fail(c, line, path, "'%s' has no words", full);
+out:
+    if (f)
+        fclose(f);
+    seam_buf_free(&b);
+    seam_free(full);
+    seam_free(rel);
+    return rc;
+}
+
+enum { C_NAME, C_PATTERN, C_WORDS, C_WORDS_FILE, C_LEVEL, C__COUNT };
+
+static const field custom_fields[C__COUNT] = {
+    [C_NAME] = {.key = "name",
+                .type = T_NAME,
+                .flags = F_REQUIRED,
+                .off = offsetof(seam_custom_detector, name)},
+    [C_PATTERN] = {.key = "pattern", .type = T_STR, .off = offsetof(seam_custom_detector, pattern)},
+    [C_WORDS] = {.key = "words",
+                 .type = T_STRLIST,
+                 .off = offsetof(seam_custom_detector, words),
+                 .off2 = offsetof(seam_custom_detector, nwords)},
+    [C_WORDS_FILE] = {.key = "words_file", .type = T_FN, .fn = fn_words_file},
+    /* Absent: regulated, the safe side. */
+    [C_LEVEL] = {.key = "level",
+                 .type = T_ENUM,
+                 .off = offsetof(seam_custom_detector, level),
+                 .def = SEAM_SENS_REGULATED,
+                 .en = &en_sens},
+};
+
+static seam_rc fn_detect_custom(ctx *c, struct fy_node *v, int line, const char *path,
+                                void *base)
+{
+    seam_detect_conf *d = &((seam_config *)base)->detect;
+    size_t n = 0;
+    seam_rc rc = get_list(c, v, line, path, false, &n);
+    if (rc != SEAM_OK || n == 0)
+        return rc;
+    d->custom = seam_calloc(n, sizeof *d->custom);
+    if (!d->custom)
+        return oom(c);
+    d->ncustom = n;
+
+    void *it = NULL;
+    struct fy_node *item;
+    for (size_t i = 0; (item = fy_node_sequence_iterate(v, &it)) && i < n; i++) {
+        seam_custom_detector *cd = &d->custom[i];
+        int at[C__COUNT];
+        char sub[PATH_MAX_LEN], key[PATH_MAX_LEN];
+        path_index(sub, path, i);
+        cd->line = node_line(item, line);
+        apply_defaults(custom_fields, C__COUNT, cd);
+        rc = walk(c, item, cd->line, sub, custom_fields, C__COUNT, cd, at);
+        if (rc != SEAM_OK)
+            return rc;
+        if (!valid_type_name(cd->name, strlen(cd->name))) {
+            path_key(key, sub, "name", 4);
+            return fail(c, at[C_NAME], key, "detector names are made of A-Z a-z 0-9 _, got '%s'",
+                        cd->name);
+        }
+        for (size_t j = 0; j < i; j++)
+            if (!strcmp(d->custom[j].name, cd->name)) {
+                path_key(key, sub, "name", 4);
+                return fail(c, at[C_NAME], key, "duplicate detector name '%s' (first at line %d)",
+                            cd->name, d->custom[j].line);
+            }
+        int sources = (at[C_PATTERN] != 0) + (at[C_WORDS] != 0) + (at[C_WORDS_FILE] != 0);
+        if (sources != 1)
+            return fail(c, cd->line, sub, "give exactly one of pattern, words, words_file");
+        if (cd->pattern && !cd->pattern[0]) {
+            path_key(key, sub, "pattern", 7);
+            return fail(c, at[C_PATTERN], key, "must not be empty");
+        }
+    }
+    return SEAM_OK;
+}
+
+enum { D_ENABLED, D_THRESHOLD, D_IMAGE, D_ALLOW_HDR, D_LEVELS, D_CUSTOM, D__COUNT };
+
+/* Defaults that are not plain integers (enabled, threshold) are set in
+ * build(), so that they hold when the section is absent. */
+static const field detect_fields[D__COUNT] = {
+    [D_ENABLED] = {.key = "enabled", .type = T_FN, .fn = fn_detect_enabled},
+    [D_THRESHOLD] = {.key = "threshold", .type = T_FN, .fn = fn_detect_threshold},
+    [D_IMAGE] = {.key = "image_sensitivity",
+                 .type = T_ENUM,
+                 .off = offsetof(seam_config, detect.image_sensitivity),
+                 .def = SEAM_SENS_INTERNAL,
+                 .en = &en_sens},
+    [D_ALLOW_HDR] = {.key = "allow_redact_header", .type = T_FN, .fn = fn_detect_allow_redact},
+    [D_LEVELS] = {.key = "levels", .type = T_FN, .fn = fn_detect_levels},
+    [D_CUSTOM] = {.key = "custom", .type = T_FN, .fn = fn_detect_custom},
+};
+
+static seam_rc fn_detect(ctx *c, struct fy_node *v, int line, const char *path, void *base)
+{
+    int at[D__COUNT];
+    return walk(c, v, line, path, detect_fields, D__COUNT, base, at);
+}
+
 /* Top level. Order matters: pools refer to backends and the policy refers
  * to pools, and walk() converts in table order. */
-enum { K_LISTEN, K_WORKERS, K_LIMITS, K_BACKENDS, K_POOLS, K_POLICY, K__COUNT };
+enum { K_LISTEN, K_WORKERS, K_LIMITS, K_BACKENDS, K_POOLS, K_POLICY, K_DETECT, K__COUNT };
 
 static const field root_fields[K__COUNT] = {
     /* Absent: 127.0.0.1:8080 (set in build()). */
@@ -1150,12 +1509,14 @@ static const field root_fields[K__COUNT] = {
     [K_BACKENDS] = {.key = "backends", .type = T_FN, .flags = F_REQUIRED, .fn = fn_backends},
     [K_POOLS] = {.key = "pools", .type = T_FN, .flags = F_REQUIRED, .fn = fn_pools},
     [K_POLICY] = {.key = "policy", .type = T_FN, .fn = fn_policy},
+    [K_DETECT] = {.key = "detect", .type = T_FN, .fn = fn_detect},
 };
 
 /* _Static_assert cannot see through the designated initialisers above, so
  * the walker's fixed-size value array is checked against each table here. */
 _Static_assert(B__COUNT <= MAX_FIELDS && W__COUNT <= MAX_FIELDS && R__COUNT <= MAX_FIELDS &&
-                   P__COUNT <= MAX_FIELDS && K__COUNT <= MAX_FIELDS && NLIMIT <= MAX_FIELDS,
+                   P__COUNT <= MAX_FIELDS && K__COUNT <= MAX_FIELDS && NLIMIT <= MAX_FIELDS &&
+                   D__COUNT <= MAX_FIELDS && C__COUNT <= MAX_FIELDS,
                "MAX_FIELDS too small");
 
 static seam_rc build(ctx *c, struct fy_node *root)
@@ -1167,6 +1528,9 @@ static seam_rc build(ctx *c, struct fy_node *root)
     apply_defaults(root_fields, K__COUNT, cfg);
     apply_defaults(limit_fields, NLIMIT, cfg);
     apply_defaults(policy_fields, P__COUNT, cfg);
+    apply_defaults(detect_fields, D__COUNT, cfg);
+    cfg->detect.enabled = true;
+    cfg->detect.threshold = 0.5;
     cfg->listen_port = DEFAULT_LISTEN_PORT;
     cfg->default_pool = SIZE_MAX;
 
@@ -1429,6 +1793,18 @@ void seam_config_free(seam_config *cfg)
         seam_free(r->models);
     }
     seam_free(cfg->rules);
+    for (size_t i = 0; i < cfg->detect.nlevels; i++)
+        seam_free(cfg->detect.levels[i].type);
+    seam_free(cfg->detect.levels);
+    for (size_t i = 0; i < cfg->detect.ncustom; i++) {
+        seam_custom_detector *d = &cfg->detect.custom[i];
+        seam_free(d->name);
+        seam_free(d->pattern);
+        for (size_t j = 0; j < d->nwords; j++)
+            seam_free(d->words[j]);
+        seam_free(d->words);
+    }
+    seam_free(cfg->detect.custom);
     seam_free(cfg->listen_host);
     seam_free(cfg->path);
     seam_free(cfg);
@@ -1495,7 +1871,34 @@ static void print_rule(FILE *out, const seam_config *cfg, size_t idx)
         fprintf(out, "%shas_tools = %s", first ? "" : " and ", r->has_tools ? "true" : "false");
         first = false;
     }
-    fprintf(out, " -> pool %s\n", cfg->pools[r->pool].name);
+    fprintf(out, " -> pool %s%s\n", cfg->pools[r->pool].name, r->redact ? " (redact)" : "");
+}
+
+/* The detect section. Custom patterns and words are the operator's own
+ * and are printed; they are configuration, not detected values. */
+static void print_detect(FILE *out, const seam_detect_conf *d)
+{
+    fprintf(out, "detect\n");
+    fprintf(out, "  enabled              %s\n", d->enabled ? "true" : "false");
+    fprintf(out, "  threshold            %g\n", d->threshold);
+    fprintf(out, "  image_sensitivity    %s\n", seam_sensitivity_name(d->image_sensitivity));
+    fprintf(out, "  allow_redact_header  %s\n", d->allow_redact_header ? "true" : "false");
+    if (d->nlevels) {
+        fprintf(out, "  levels              ");
+        for (size_t i = 0; i < d->nlevels; i++)
+            fprintf(out, " %s=%s", d->levels[i].type, seam_sensitivity_name(d->levels[i].level));
+        fputc('\n', out);
+    }
+    fprintf(out, "  custom detectors (%zu)\n", d->ncustom);
+    for (size_t i = 0; i < d->ncustom; i++) {
+        const seam_custom_detector *c = &d->custom[i];
+        fprintf(out, "    %s (line %d): %s, ", c->name, c->line,
+                seam_sensitivity_name(c->level));
+        if (c->pattern)
+            fprintf(out, "pattern %s\n", c->pattern);
+        else
+            fprintf(out, "%zu word%s\n", c->nwords, c->nwords == 1 ? "" : "s");
+    }
 }
 
 void seam_config_print(const seam_config *cfg, FILE *out)
@@ -1530,6 +1933,8 @@ void seam_config_print(const seam_config *cfg, FILE *out)
             fprintf(out, "    context_window  %" PRIu64 "\n", b->context_window);
         else
             fprintf(out, "    context_window  not given\n");
+        if (b->provider == SEAM_PROVIDER_ANTHROPIC)
+            fprintf(out, "    max_tokens_default %" PRIu64 "\n", b->max_tokens_default);
         /* Only the variable's name and whether it is set: never its value. */
         if (b->api_key_env && b->api_key_env[0]) {
             const char *v = getenv(b->api_key_env);
@@ -1559,4 +1964,5 @@ void seam_config_print(const seam_config *cfg, FILE *out)
     fprintf(out, "  default_sensitivity  %s\n", seam_sensitivity_name(cfg->default_sensitivity));
     fprintf(out, "  unknown_model        %s\n", unknown_model_name(cfg->unknown_model));
     fprintf(out, "  on_pinned_violation  %s\n", pinned_name(cfg->on_pinned_violation));
+    print_detect(out, &cfg->detect);
 }

@@ -14,7 +14,13 @@
 #include <stdint.h>
 #include <stdio.h>
 
-typedef enum { SEAM_PROVIDER_OPENAI = 0 } seam_provider_kind;
+typedef enum {
+    SEAM_PROVIDER_OPENAI = 0,
+    SEAM_PROVIDER_ANTHROPIC,
+    SEAM_PROVIDER_OLLAMA,
+    SEAM_PROVIDER_GEMINI,
+    SEAM_PROVIDER__COUNT
+} seam_provider_kind;
 typedef enum { SEAM_LOC_LOCAL = 0, SEAM_LOC_CLOUD } seam_location;
 
 typedef struct seam_backend_conf {
@@ -28,7 +34,10 @@ typedef struct seam_backend_conf {
     size_t nmodels;
     uint64_t context_window; /* 0 when not given */
     char *api_key_env;       /* NULL or "" when none */
-    int line;                /* where it was declared */
+    /* max_tokens sent when the client gives none (Anthropic requires it);
+     * default 4096. */
+    uint64_t max_tokens_default;
+    int line; /* where it was declared */
 } seam_backend_conf;
 
 typedef struct seam_pool_conf {

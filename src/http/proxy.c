@@ -19,6 +19,7 @@
 #include "policy/decide.h"
 #include "policy/task.h"
 #include "providers/provider.h"
+#include "scan/classify.h"
 #include "upstream/dispatch.h"
 
 #include <errno.h>
@@ -48,6 +49,11 @@ struct seam_exchange {
     const char *path;
     seam_req *creq;
     seam_task task;
+    seam_detection det;
+    bool classified;
+    const char *detected;    /* "TYPE=N,..." for headers and logs */
+    seam_redactor *redactor; /* set when values were replaced by placeholders */
+    struct restore_filter *restore;
     seam_decision d;
     bool decided;
     const seam_backend_conf *backend;
@@ -97,6 +103,13 @@ static void exchange_log(seam_exchange *ex)
                             json_string(seam_complexity_name(ex->task.complexity)));
         json_object_set_new(o, "tokens_est", json_integer((json_int_t)ex->task.tokens));
     }
+    if (ex->detected)
+        json_object_set_new(o, "detected", json_string(ex->detected));
+    if (ex->det.failed)
+        json_object_set_new(o, "scan_failed", json_true());
+    if (ex->redactor)
+        json_object_set_new(o, "redacted",
+                            json_integer((json_int_t)seam_redactor_count(ex->redactor)));
     if (ex->decided) {
         json_object_set_new(o, "rule", json_string(ex->d.rule));
         if (ex->d.pool)
@@ -148,6 +161,8 @@ static void exchange_finish(seam_exchange *ex)
         ex->next->prev = ex->prev;
     if (ex->chunk)
         evbuffer_free(ex->chunk);
+    if (ex->classified)
+        seam_detection_free(&ex->det);
     seam_buf_free(&ex->upbody);
     seam_buf_free(&ex->out);
     bool sent = ex->reply_sent;
@@ -177,6 +192,13 @@ static void add_route_headers(seam_exchange *ex, struct evkeyvalq *h)
     evhttp_add_header(h, "X-Seam-Reason", ex->d.reason);
     if (ex->d.rerouted)
         evhttp_add_header(h, "X-Seam-Rerouted", "clearance");
+    if (ex->detected)
+        evhttp_add_header(h, "X-Seam-Detected", ex->detected);
+    if (ex->redactor) {
+        char n[24];
+        snprintf(n, sizeof(n), "%zu", seam_redactor_count(ex->redactor));
+        evhttp_add_header(h, "X-Seam-Redacted", n);
+    }
 }
 
 static void unhook_client(seam_exchange *ex)
@@ -263,6 +285,115 @@ static void reply_error(seam_exchange *ex, int status, const char *type, const c
     reply_json(ex, status, body, strlen(body));
 }
 
+/* ---- restoring redacted values in the answer ---- */
+
+#define RESTORE_MAX_CALLS 128
+
+/* Sits between the provider's events and the client's writer (or
+ * collector) when the request was redacted: text, thinking and tool-call
+ * argument deltas go through restore streams, which hold back only what
+ * could still be the start of a placeholder. */
+struct restore_filter {
+    seam_event_sink down;
+    seam_restore_stream text, thinking;
+    seam_restore_stream args[RESTORE_MAX_CALLS];
+    bool args_open[RESTORE_MAX_CALLS];
+    seam_buf tmp;
+};
+
+static void restore_release(void *p)
+{
+    struct restore_filter *f = p;
+    seam_restore_stream_free(&f->text);
+    seam_restore_stream_free(&f->thinking);
+    for (int i = 0; i < RESTORE_MAX_CALLS; i++)
+        if (f->args_open[i])
+            seam_restore_stream_free(&f->args[i]);
+    seam_buf_free(&f->tmp);
+}
+
+/* Emits <ev> with its text replaced by what <tmp> holds, if anything. */
+static int emit_restored(struct restore_filter *f, const seam_event *ev)
+{
+    if (f->tmp.len == 0)
+        return 0;
+    seam_event out = *ev;
+    out.text = f->tmp.data;
+    out.text_len = f->tmp.len;
+    int r = seam_emit(&f->down, &out);
+    seam_buf_reset(&f->tmp);
+    return r;
+}
+
+static int flush_stream_into(struct restore_filter *f, seam_restore_stream *st,
+                             seam_event_type type, int index)
+{
+    seam_event ev = {.type = type, .index = index};
+    if (seam_restore_stream_flush(st, &f->tmp) != SEAM_OK)
+        return -1;
+    return emit_restored(f, &ev);
+}
+
+static int restore_event(void *ctx, const seam_event *ev)
+{
+    struct restore_filter *f = ctx;
+    seam_restore_stream *st = NULL;
+    switch (ev->type) {
+    case SEAM_EV_TEXT_DELTA:
+        st = &f->text;
+        break;
+    case SEAM_EV_THINKING_DELTA:
+        st = &f->thinking;
+        break;
+    case SEAM_EV_TOOL_CALL_BEGIN:
+        if (ev->index >= 0 && ev->index < RESTORE_MAX_CALLS && !f->args_open[ev->index]) {
+            seam_restore_json_stream_init(&f->args[ev->index], f->text.r);
+            f->args_open[ev->index] = true;
+        }
+        return seam_emit(&f->down, ev);
+    case SEAM_EV_TOOL_CALL_ARGS_DELTA:
+        if (ev->index < 0 || ev->index >= RESTORE_MAX_CALLS || !f->args_open[ev->index])
+            return -1;
+        st = &f->args[ev->index];
+        break;
+    case SEAM_EV_TOOL_CALL_END:
+        if (ev->index >= 0 && ev->index < RESTORE_MAX_CALLS && f->args_open[ev->index] &&
+            flush_stream_into(f, &f->args[ev->index], SEAM_EV_TOOL_CALL_ARGS_DELTA, ev->index))
+            return -1;
+        return seam_emit(&f->down, ev);
+    case SEAM_EV_FINISH:
+    case SEAM_EV_ERROR:
+        if (flush_stream_into(f, &f->thinking, SEAM_EV_THINKING_DELTA, 0) ||
+            flush_stream_into(f, &f->text, SEAM_EV_TEXT_DELTA, 0))
+            return -1;
+        return seam_emit(&f->down, ev);
+    default:
+        return seam_emit(&f->down, ev);
+    }
+    if (seam_restore_stream_feed(st, ev->text, ev->text_len, &f->tmp) != SEAM_OK)
+        return -1;
+    return emit_restored(f, ev);
+}
+
+/* The sink provider events go to: straight to <down>, or through the
+ * restore filter when the request was redacted. */
+static seam_event_sink answer_sink(seam_exchange *ex, seam_event_sink down)
+{
+    if (!ex->redactor)
+        return down;
+    if (!ex->restore) {
+        struct restore_filter *f = seam_arena_calloc(ex->arena, sizeof(*f));
+        if (!f || seam_arena_on_free(ex->arena, restore_release, f) != 0)
+            return down; /* cannot happen without memory; answers stay redacted */
+        seam_restore_stream_init(&f->text, ex->redactor);
+        seam_restore_stream_init(&f->thinking, ex->redactor);
+        seam_buf_init(&f->tmp, (size_t)-1);
+        ex->restore = f;
+    }
+    ex->restore->down = down;
+    return (seam_event_sink){restore_event, ex->restore};
+}
+
 /* ---- upstream events ---- */
 
 static int on_stream_event(void *ctx, const seam_event *ev)
@@ -321,7 +452,7 @@ static int on_upstream_data(void *ctx, seam_transfer *t, const char *p, size_t n
         }
         return 0;
     }
-    seam_event_sink sink = {on_stream_event, ex};
+    seam_event_sink sink = answer_sink(ex, (seam_event_sink){on_stream_event, ex});
     seam_rc rc = ex->prov->stream_feed(ex->pstream, p, n, &sink, err, sizeof(err));
     flush_stream(ex);
     if (rc != SEAM_OK) {
@@ -369,7 +500,7 @@ static void finish_whole(seam_exchange *ex)
     char err[200];
     const char *body = ex->upbody.data ? ex->upbody.data : "";
     if (ex->creq->stream) {
-        seam_event_sink sink = {on_stream_event, ex};
+        seam_event_sink sink = answer_sink(ex, (seam_event_sink){on_stream_event, ex});
         seam_rc rc =
             ex->prov->parse_response(body, ex->upbody.len, ex->arena, &sink, err, sizeof(err));
         if (rc != SEAM_OK || ex->failure[0]) {
@@ -386,7 +517,7 @@ static void finish_whole(seam_exchange *ex)
         reply_error(ex, 500, "server_error", "out_of_memory", NULL, "out of memory");
         return;
     }
-    seam_event_sink sink = {seam_openai_collector_event, c};
+    seam_event_sink sink = answer_sink(ex, (seam_event_sink){seam_openai_collector_event, c});
     seam_rc rc = ex->prov->parse_response(body, ex->upbody.len, ex->arena, &sink, err, sizeof(err));
     const seam_event *uerr = seam_openai_collector_error(c);
     if (rc == SEAM_OK && uerr) {
@@ -457,7 +588,7 @@ static void on_upstream_done(void *ctx, seam_transfer *t, seam_rc rc, const char
         reply_error(ex, 502, "upstream_error", "upstream_error", NULL, text);
         return;
     }
-    seam_event_sink sink = {on_stream_event, ex};
+    seam_event_sink sink = answer_sink(ex, (seam_event_sink){on_stream_event, ex});
     seam_rc erc = ex->prov->stream_end(ex->pstream, &sink, err, sizeof(err));
     if (erc != SEAM_OK && !ex->stream_failed) {
         snprintf(text, sizeof(text), "backend %s: %s", ex->backend->name,
@@ -561,6 +692,60 @@ static seam_rc declare_from_headers(seam_exchange *ex, struct evkeyvalq *h, char
     return SEAM_OK;
 }
 
+static bool header_true(struct evhttp_request *req, const char *name)
+{
+    const char *v = evhttp_find_header(evhttp_request_get_input_headers(req), name);
+    return v && (strcmp(v, "true") == 0 || strcmp(v, "1") == 0);
+}
+
+/* Scans the request, raises its sensitivity by what was found, decides, and
+ * redacts when a matching rule or the client (if allowed) asks for it.
+ * Returns 0 to go on, -1 when an error reply was sent. */
+static int classify_and_decide(seam_exchange *ex)
+{
+    const seam_config *cfg = ex->cfg;
+    seam_classify_request(ex->w->srv->scanner, ex->w->scratch, cfg, ex->creq, ex->arena, &ex->det);
+    ex->classified = true;
+    if (ex->det.failed)
+        seam_log_json(SEAM_LOG_WARN, json_pack("{s:s, s:s}", "msg",
+                                               "scan failed: request "
+                                               "treated as regulated",
+                                               "id", ex->id));
+    ex->detected = seam_detection_summary(ex->w->srv->scanner, &ex->det, ex->arena);
+    seam_task_raise(&ex->task, ex->det.level);
+    ex->creq->task = ex->task;
+
+    seam_route_facts facts = {ex->creq->model, ex->creq->has_images, ex->creq->ntools > 0};
+    seam_policy_decide(cfg, &ex->task, &facts, &ex->d);
+    bool by_rule = ex->d.rc == SEAM_OK && ex->d.matched && ex->d.matched->redact;
+    bool by_header = cfg->detect.allow_redact_header && header_true(ex->req, "X-Seam-Redact");
+    if ((by_rule || by_header) && ex->det.total > 0 && !ex->det.failed) {
+        ex->redactor = seam_classify_redact(ex->w->srv->scanner, ex->creq, &ex->det, ex->arena);
+        if (!ex->redactor) {
+            reply_error(ex, 500, "server_error", "out_of_memory", NULL, "out of memory");
+            return -1;
+        }
+        /* With the values replaced, what remains is what the client
+         * declared (a declared regulated request never leaves, redacted or
+         * not) and what seam could not read. */
+        ex->task.sensitivity = ex->task.declared_sensitivity;
+        seam_task_raise(&ex->task, ex->det.unredactable);
+        ex->creq->task = ex->task;
+        /* A client's request decides again at the new level; a rule that
+         * asked for redaction keeps its own route. */
+        if (!by_rule)
+            seam_policy_decide(cfg, &ex->task, &facts, &ex->d);
+    }
+    ex->decided = ex->d.rc == SEAM_OK;
+    if (ex->d.rc != SEAM_OK) {
+        const char *type, *code;
+        int status = status_for_decision(ex->d.rc, &type, &code);
+        reply_error(ex, status, type, code, "model", ex->d.reason);
+        return -1;
+    }
+    return 0;
+}
+
 static void start(seam_exchange *ex)
 {
     char err[300], why[400], text[600];
@@ -591,17 +776,8 @@ static void start(seam_exchange *ex)
         return;
     }
     seam_task_estimate(&ex->task, ex->creq);
-    ex->creq->task = ex->task;
-
-    seam_route_facts facts = {ex->creq->model, ex->creq->has_images, ex->creq->ntools > 0};
-    seam_policy_decide(ex->cfg, &ex->task, &facts, &ex->d);
-    ex->decided = ex->d.rc == SEAM_OK;
-    if (ex->d.rc != SEAM_OK) {
-        const char *type, *code;
-        int status = status_for_decision(ex->d.rc, &type, &code);
-        reply_error(ex, status, type, code, "model", ex->d.reason);
+    if (classify_and_decide(ex) != 0)
         return;
-    }
     rc = seam_dispatch_pick(ex->cfg, &ex->d, ex->task.sensitivity, ex->w->srv->health, 0,
                             &ex->backend, why, sizeof(why));
     if (rc != SEAM_OK) {

@@ -220,6 +220,8 @@ static void worker_free(seam_worker *w)
     if (w->http)
         evhttp_free(w->http);
     seam_upstream_free(w->upstream);
+    seam_scan_scratch_free(w->scratch);
+    w->scratch = NULL;
     if (w->wake)
         event_free(w->wake);
     if (w->grace)
@@ -246,6 +248,8 @@ static int worker_init(seam_server *srv, seam_worker *w, int id, int fd)
     w->upstream = seam_upstream_new(w->base);
     w->wake = event_new(w->base, -1, 0, on_wake, w);
     w->grace = evtimer_new(w->base, on_grace_expired, w);
+    if (srv->scanner && !(w->scratch = seam_scan_scratch_new(srv->scanner)))
+        return -1;
     if (!w->http || !w->upstream || !w->wake || !w->grace)
         return -1;
     /* Bodies are checked against limits.max_body_bytes by the handler so
@@ -267,9 +271,10 @@ static int worker_init(seam_server *srv, seam_worker *w, int id, int fd)
     return w->bound ? 0 : -1;
 }
 
-seam_rc seam_server_run(const seam_config *cfg, char *err, size_t errlen)
+seam_rc seam_server_run(const seam_config *cfg, const seam_scanner *scanner, char *err,
+                        size_t errlen)
 {
-    seam_server srv = {.cfg = cfg, .started = (long long)time(NULL)};
+    seam_server srv = {.cfg = cfg, .scanner = scanner, .started = (long long)time(NULL)};
     seam_rc rc = SEAM_ERR_IO;
     int n = cfg->workers > 0 ? cfg->workers : (int)sysconf(_SC_NPROCESSORS_ONLN);
     if (n < 1)

@@ -9,6 +9,7 @@
 
 #include "config/config.h"
 #include "core/rc.h"
+#include "scan/scan.h"
 #include "upstream/client.h"
 #include "upstream/health.h"
 
@@ -30,8 +31,9 @@ typedef struct seam_worker {
     struct evhttp *http;
     struct evhttp_bound_socket *bound;
     seam_upstream *upstream;
-    struct event *wake;  /* main thread -> worker: start draining */
-    struct event *grace; /* drain deadline */
+    seam_scan_scratch *scratch; /* this worker's scanner scratch space */
+    struct event *wake;         /* main thread -> worker: start draining */
+    struct event *grace;        /* drain deadline */
     bool draining;
     size_t inflight;
     seam_exchange *exchanges; /* in flight on this worker, for shutdown */
@@ -42,6 +44,7 @@ typedef struct seam_worker {
 
 struct seam_server {
     const seam_config *cfg;
+    const seam_scanner *scanner; /* NULL when detection is off */
     seam_health_table *health;
     seam_worker *workers;
     int nworkers;
@@ -52,7 +55,8 @@ struct seam_server {
 /* Runs the server until SIGTERM or SIGINT, then drains in-flight requests up
  * to limits.shutdown_grace_ms and returns SEAM_OK. Fails early (SEAM_ERR_IO
  * with a message in <err>) when it cannot listen. */
-seam_rc seam_server_run(const seam_config *cfg, char *err, size_t errlen);
+seam_rc seam_server_run(const seam_config *cfg, const seam_scanner *scanner, char *err,
+                        size_t errlen);
 
 /* Called by a request handler when an exchange has ended, so a draining
  * worker can stop once idle. */

@@ -130,6 +130,7 @@ static void decide_by_rules(const seam_config *cfg, const seam_task *t, const se
             continue;
         out->pool = &cfg->pools[r->pool];
         out->rule = r->name;
+        out->matched = r;
         explain_rule(r, t, why, sizeof(why));
         snprintf(out->reason, sizeof(out->reason), "rule %s matched (%s) -> pool %s", r->name, why,
                  out->pool->name);

@@ -25,11 +25,12 @@ typedef struct seam_decision {
      * SEAM_ERR_FORBIDDEN for a pinned model the data may not reach when
      * policy.on_pinned_violation is reject (403). */
     seam_rc rc;
-    const seam_pool_conf *pool; /* target pool; NULL when pinned outside any pool */
-    const char *pinned_model;   /* set: candidates are the backends listing it */
-    const char *rule;           /* rule name, "default" or "pinned" */
-    bool rerouted;              /* a pinned model was rerouted for clearance */
-    char reason[256];           /* one line, ASCII, for headers and logs */
+    const seam_pool_conf *pool;    /* target pool; NULL when pinned outside any pool */
+    const char *pinned_model;      /* set: candidates are the backends listing it */
+    const char *rule;              /* rule name, "default" or "pinned" */
+    const seam_rule_conf *matched; /* the rule, when one matched */
+    bool rerouted;                 /* a pinned model was rerouted for clearance */
+    char reason[256];              /* one line, ASCII, for headers and logs */
 } seam_decision;
 
 /* Decides for <task> and <facts> under <cfg>. Never fails for lack of memory

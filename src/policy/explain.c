@@ -8,6 +8,7 @@
 #include "api/openai.h"
 #include "policy/decide.h"
 #include "policy/task.h"
+#include "scan/classify.h"
 #include "upstream/dispatch.h"
 
 #include <jansson.h>
@@ -64,7 +65,8 @@ static seam_rc task_from_json(const seam_config *cfg, json_t *o, seam_task *t, s
     return SEAM_OK;
 }
 
-static seam_rc request_from_json(const seam_config *cfg, seam_arena *a, const char *line,
+static seam_rc request_from_json(const seam_config *cfg, const seam_scanner *scanner,
+                                 seam_scan_scratch *scratch, seam_arena *a, const char *line,
                                  size_t len, seam_task *t, seam_route_facts *f, char *err, size_t n)
 {
     seam_req *req;
@@ -77,13 +79,18 @@ static seam_rc request_from_json(const seam_config *cfg, seam_arena *a, const ch
     if (meta && seam_task_declare_json(t, meta, err, n) != SEAM_OK)
         return SEAM_ERR_INVALID;
     seam_task_estimate(t, req);
+    seam_detection det;
+    seam_classify_request(scanner, scratch, cfg, req, a, &det);
+    seam_task_raise(t, det.level);
+    seam_detection_free(&det);
     f->model = req->model;
     f->has_images = req->has_images;
     f->has_tools = req->ntools > 0;
     return SEAM_OK;
 }
 
-seam_rc seam_policy_route_line(const seam_config *cfg, const char *line, size_t len, bool json,
+seam_rc seam_policy_route_line(const seam_config *cfg, const seam_scanner *scanner,
+                               seam_scan_scratch *scratch, const char *line, size_t len, bool json,
                                seam_buf *out)
 {
     char err[300], why[400];
@@ -97,10 +104,11 @@ seam_rc seam_policy_route_line(const seam_config *cfg, const char *line, size_t 
         return write_error(out, json, err);
     }
     seam_arena *a = seam_arena_new(4096);
-    seam_rc rc = !a ? SEAM_ERR_NOMEM
-                 : json_object_get(o, "messages")
-                     ? request_from_json(cfg, a, line, len, &t, &f, err, sizeof(err))
-                     : task_from_json(cfg, o, &t, &f, err, sizeof(err));
+    seam_rc rc =
+        !a ? SEAM_ERR_NOMEM
+        : json_object_get(o, "messages")
+            ? request_from_json(cfg, scanner, scratch, a, line, len, &t, &f, err, sizeof(err))
+            : task_from_json(cfg, o, &t, &f, err, sizeof(err));
     if (rc != SEAM_OK) {
         write_error(out, json, rc == SEAM_ERR_NOMEM ? "out of memory" : err);
         goto out;

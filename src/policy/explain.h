@@ -11,13 +11,16 @@
 #include "config/config.h"
 #include "core/buf.h"
 #include "core/rc.h"
+#include "scan/scan.h"
 
 #include <stdbool.h>
 
 /* Decides one input line and appends one output line (text or JSON) to
- * <out>. Returns SEAM_OK, or SEAM_ERR_INVALID when the line is not a valid
- * task or request (an error line is still written). */
-seam_rc seam_policy_route_line(const seam_config *cfg, const char *line, size_t len, bool json,
+ * <out>. Whole requests are scanned with <scanner> (may be NULL) as the
+ * gateway would. Returns SEAM_OK, or SEAM_ERR_INVALID when the line is not a
+ * valid task or request (an error line is still written). */
+seam_rc seam_policy_route_line(const seam_config *cfg, const seam_scanner *scanner,
+                               seam_scan_scratch *scratch, const char *line, size_t len, bool json,
                                seam_buf *out);
 
 #endif

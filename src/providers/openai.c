@@ -10,6 +10,7 @@
  * is set, which seam always asks for so that it can meter.
  */
 #include "providers/openai.h"
+#include "core/jsonbuf.h"
 #include "http/sse.h"
 
 #include <stdio.h>
@@ -209,11 +210,7 @@ static seam_rc openai_build(const seam_req *req, const seam_backend_conf *b, con
         return SEAM_ERR_NOMEM;
     }
     seam_buf_init(&out->body, (size_t)-1);
-    size_t n = json_dumpb(body, NULL, 0, JSON_COMPACT);
-    seam_rc rc = SEAM_ERR_NOMEM;
-    char *tmp = seam_arena_alloc(a, n + 1);
-    if (tmp && json_dumpb(body, tmp, n, JSON_COMPACT) == n)
-        rc = seam_buf_append(&out->body, tmp, n);
+    seam_rc rc = seam_buf_add_json(&out->body, body, JSON_COMPACT);
     json_decref(body);
     if (rc != SEAM_OK)
         return rc;

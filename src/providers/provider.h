@@ -50,6 +50,10 @@ typedef struct seam_provider {
     void (*error_message)(const char *body, size_t len, char *out, size_t n);
     /* Health probe path, e.g. "/v1/models". */
     const char *probe_path;
+    /* Headers of a health probe (GET probe_path) carrying <api_key> (NULL
+     * when the backend has none), as a NULL-terminated list in <a>, or NULL
+     * when out of memory. NULL member: "Authorization: Bearer <key>". */
+    const char **(*probe_headers)(const char *api_key, seam_arena *a);
 } seam_provider;
 
 const seam_provider *seam_provider_get(seam_provider_kind kind);

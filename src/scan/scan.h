@@ -45,6 +45,9 @@ typedef enum {
     SEAM_ENT_UK_NHS,
     SEAM_ENT_MRN,
     SEAM_ENT_DOB,
+    SEAM_ENT_GITLAB_TOKEN,
+    SEAM_ENT_HUGGINGFACE_TOKEN,
+    SEAM_ENT_NPM_TOKEN,
     SEAM_ENT__BUILTIN_COUNT
 } seam_entity_type;
 
@@ -73,6 +76,11 @@ void seam_scanner_free(seam_scanner *s);
 /* Per-worker scratch; NULL when out of memory. */
 seam_scan_scratch *seam_scan_scratch_new(const seam_scanner *s);
 void seam_scan_scratch_free(seam_scan_scratch *sc);
+
+/* Bytes held by the compiled database (shared) and by one scratch (per
+ * worker, constant: scans allocate nothing but the caller's result). */
+size_t seam_scanner_db_size(const seam_scanner *s);
+size_t seam_scan_scratch_size(const seam_scan_scratch *sc);
 
 /* Scans <len> bytes of <text> (UTF-8, already JSON-unescaped) and appends the
  * entities found to <res>, raising res->level. Look-alike characters (Unicode

@@ -60,25 +60,35 @@ static void probe_one(struct probe_slot *s)
         return;
     }
     const char *key = b->api_key_env && b->api_key_env[0] ? getenv(b->api_key_env) : NULL;
-    char url[1024], *auth = NULL;
-    snprintf(url, sizeof(url), "%s%s", b->url, seam_provider_get(b->provider)->probe_path);
-    if (key) {
-        size_t n = strlen(key) + 32;
-        auth = seam_malloc(n);
-        if (!auth)
-            return;
-        snprintf(auth, n, "Authorization: Bearer %s", key);
+    const seam_provider *prov = seam_provider_get(b->provider);
+    char url[1024];
+    snprintf(url, sizeof(url), "%s%s", b->url, prov->probe_path);
+    /* Each provider authenticates its own way (x-api-key, x-goog-api-key,
+     * a bearer token); the headers live only until curl has copied them. */
+    seam_arena *a = seam_arena_new(1024);
+    if (!a)
+        return;
+    const char **headers = NULL;
+    if (prov->probe_headers) {
+        headers = prov->probe_headers(key, a);
+    } else if (key && (headers = seam_arena_calloc(a, 2 * sizeof(char *)))) {
+        headers[0] = seam_arena_printf(a, "Authorization: Bearer %s", key);
+        if (!headers[0])
+            headers = NULL;
     }
-    const char *headers[] = {auth, NULL};
+    if (!headers && (key || prov->probe_headers)) {
+        seam_arena_free(a);
+        return;
+    }
     seam_transfer_opts o = {.url = url,
                             .method = "GET",
-                            .headers = auth ? headers : NULL,
+                            .headers = headers,
                             .timeout_ms = PROBE_TIMEOUT_MS,
                             .connect_timeout_ms = PROBE_TIMEOUT_MS};
     static const seam_transfer_cbs cbs = {probe_data, probe_done};
     seam_rc rc;
     s->t = seam_upstream_start(s->p->u, &o, &cbs, s, &rc);
-    seam_free(auth); /* curl copied the header */
+    seam_arena_free(a); /* curl copied the headers */
 }
 
 static void on_tick(evutil_socket_t fd, short what, void *arg)

@@ -371,9 +371,16 @@ static const struct error_case {
     {"backends:\n  - name: a\n    provider: openai\n    url: http://h\n    location: clod\n"
      "    models: [m]\n" MIN_POOLS,
      "t.yaml:5: key 'backends[0].location': ", "expected one of local, cloud, got 'clod'"},
-    {"backends:\n  - name: a\n    provider: anthropic\n    url: http://h\n    location: local\n"
+    {"backends:\n  - name: a\n    provider: bedrock\n    url: http://h\n    location: local\n"
      "    models: [m]\n" MIN_POOLS,
-     "t.yaml:3: key 'backends[0].provider': ", "expected one of openai, got 'anthropic'"},
+     "t.yaml:3: key 'backends[0].provider': ",
+     "expected one of openai, anthropic, ollama, gemini, got 'bedrock'"},
+    {MIN_BACKEND "    max_tokens_default: 0\n" MIN_POOLS,
+     "t.yaml:7: key 'backends[0].max_tokens_default': ", "must be at least 1, got '0'"},
+    {MIN_BACKEND "    max_tokens_default: lots\n" MIN_POOLS,
+     "t.yaml:7: key 'backends[0].max_tokens_default': ", "expected an integer, got 'lots'"},
+    {MIN_BACKEND "    max_tokens_default: 2147483648\n" MIN_POOLS,
+     "t.yaml:7: key 'backends[0].max_tokens_default': ", "must be at most 2147483647"},
     {MIN_BACKEND "    clearance: secret\n" MIN_POOLS, "t.yaml:7: key 'backends[0].clearance': ",
      "expected one of public, internal, regulated, got 'secret'"},
     {MIN "policy:\n  rules:\n    - name: r\n      route: local\n      when:\n"
@@ -620,6 +627,43 @@ static void test_print(void **state)
     seam_config_free(cfg);
 }
 
+/* Every provider kind parses; max_tokens_default defaults to 4096 and is
+ * printed for Anthropic backends, the ones that use it. */
+static void test_providers(void **state)
+{
+    seam_config *cfg = parse_ok(
+        "backends:\n"
+        "  - {name: o, provider: openai, url: http://o, location: local, models: [m]}\n"
+        "  - {name: a, provider: anthropic, url: https://api.anthropic.com, location: cloud,"
+        " models: [claude], max_tokens_default: 8192}\n"
+        "  - {name: l, provider: ollama, url: http://127.0.0.1:11434, location: local,"
+        " models: [gemma4:31b]}\n"
+        "  - {name: g, provider: gemini, url: https://generativelanguage.googleapis.com,"
+        " location: cloud, models: [gemini-2.5-flash]}\n"
+        "pools: {local: [o, l], cloud: [a, g]}\n");
+    assert_int_equal(cfg->nbackends, 4);
+    assert_int_equal(cfg->backends[0].provider, SEAM_PROVIDER_OPENAI);
+    assert_int_equal(cfg->backends[1].provider, SEAM_PROVIDER_ANTHROPIC);
+    assert_int_equal(cfg->backends[2].provider, SEAM_PROVIDER_OLLAMA);
+    assert_int_equal(cfg->backends[3].provider, SEAM_PROVIDER_GEMINI);
+    assert_int_equal(cfg->backends[0].max_tokens_default, 4096);
+    assert_int_equal(cfg->backends[1].max_tokens_default, 8192);
+    char *text = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&text, &len);
+    assert_non_null(out);
+    seam_config_print(cfg, out);
+    fclose(out);
+    assert_contains(text, "provider        anthropic");
+    assert_contains(text, "provider        ollama");
+    assert_contains(text, "provider        gemini");
+    assert_contains(text, "max_tokens_default 8192");
+    /* Only the Anthropic backend prints it. */
+    assert_null(strstr(strstr(text, "max_tokens_default") + 1, "max_tokens_default"));
+    free(text);
+    seam_config_free(cfg);
+}
+
 /* ---- fault injection ------------------------------------------------------ */
 
 /* Fails the 1st, 2nd, ... allocation in turn: every run must fail cleanly
@@ -674,7 +718,7 @@ int main(void)
         cmocka_unit_test(test_nul_byte),        cmocka_unit_test(test_utf8),
         cmocka_unit_test(test_long_key_path),   cmocka_unit_test(test_small_error_buffer),
         cmocka_unit_test(test_load_errors),     cmocka_unit_test(test_print),
-        cmocka_unit_test(test_fault_injection),
+        cmocka_unit_test(test_fault_injection), cmocka_unit_test(test_providers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
