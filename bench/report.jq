@@ -161,7 +161,7 @@ def kb: if . == null then "–" else "\(. / 1024 * 10 | round / 10) MB" end;
 "",
 "- \($nproc) CPUs: \($cpu); \($mem) RAM; \($kernel); \($os). A shared virtual machine: expect noise, read the spreads.",
 "- \($cc); libevent \($libevent); libcurl \($libcurl); \($wrkver).",
-"- seam \($commit) (`-O2 -g`); bench tools with `-O2 -g`.",
+"- seam \($commit) (`CFLAGS=-O2 -g`); bench tools with `-O2 -g`.",
 "",
 "## Method",
 "",
@@ -201,7 +201,7 @@ def kb: if . == null then "–" else "\(. / 1024 * 10 | round / 10) MB" end;
 ( if $callgrind != null then
     "### Instructions per request",
     "",
-    "seam alone under `valgrind --tool=callgrind` (same configuration, its own port), \($callgrind.n) requests of each kind one at a time after a discarded warm-up; counts cover everything seam's process executed in user space (seam, libevent, libcurl, jansson, libc), not the kernel.",
+    "seam alone under `valgrind --tool=callgrind` (same configuration, its own port), \($callgrind.n) requests of each kind one at a time after a discarded warm-up; counts cover everything seam's process executed in user space (seam and every library it calls), not the kernel.",
     "",
     "| request | instructions per request | where they go (shared object, ≥ 0.5%) |",
     "| --- | ---: | --- |",

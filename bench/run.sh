@@ -69,10 +69,13 @@ if [ -n "${SEAM_REV:-}" ]; then
     git -C .. archive "$rev" | tar -x -C "$src"
     make -s -C "$src" seam >"$src.build.log" 2>&1 || die "seam $rev does not build; see bench/$src.build.log"
     SEAM_BIN=$src/seam
-    SEAM_VERSION="$rev (git archive of the commit, built with the Makefile's default flags)"
+    SEAM_VERSION="$rev, exported with git archive and built with the Makefile's default flags"
 elif [ -z "${SEAM_BIN:-}" ]; then
     make -s -C .. seam || die "seam does not build (make -C .. seam)"
     SEAM_BIN=../seam
+    commit=$(git -C .. rev-parse --short HEAD 2>/dev/null || echo unknown)
+    dirty=$(git -C .. status --porcelain -- src Makefile 2>/dev/null | head -c 1)
+    SEAM_VERSION="$commit${dirty:+ (with uncommitted changes in src/)}, built by \`make -C .. seam\` with the Makefile's default flags"
 else
     SEAM_VERSION=${SEAM_VERSION:-"prebuilt binary $SEAM_BIN"}
 fi
@@ -455,6 +458,10 @@ PACED_PID=""
 # seam log lines above info level, counted by message
 LOGLEVELS=$(cat "$OUT"/seam.*.log | jq -cR 'fromjson? | select(.level == "warn" or .level == "error") | {level, msg}' |
     jq -sc 'group_by([.level, .msg]) | map({level: .[0].level, msg: .[0].msg, count: length})')
+# seam's access log holds a line per request (about 100 MB a run): keep it
+# compressed, and drop the stripped copy that callgrind ran.
+gzip -f "$OUT"/seam.*.log
+rm -f "$OUT/seam.nodebug"
 
 # ---- report --------------------------------------------------------------
 scen_json=$(for sc in "${SCENARIOS[@]}"; do
@@ -464,11 +471,6 @@ done | jq -sc .)
 
 cpu=$(awk -F': ' '/^model name/{print $2; exit}' /proc/cpuinfo)
 mem_total=$(awk '/^MemTotal/{printf "%.1f GiB", $2/1048576}' /proc/meminfo)
-if [ -z "${SEAM_VERSION:-}" ]; then
-    commit=$(git -C .. rev-parse --short HEAD 2>/dev/null || echo unknown)
-    dirty=$(git -C .. status --porcelain -- src Makefile 2>/dev/null | head -c 1)
-    SEAM_VERSION="$commit${dirty:+ (with uncommitted changes in src/)}, built by \`make -C .. seam\` with the Makefile's default flags"
-fi
 T_END=$(date +%s)
 
 # shellcheck source=/dev/null

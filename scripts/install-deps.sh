@@ -11,6 +11,7 @@ DEBS=(
   build-essential clang libclang-rt-14-dev pkg-config make clang-format
   libevent-dev libcurl4-openssl-dev libjansson-dev libfyaml-dev libcmocka-dev libvectorscan-dev
   ca-certificates curl
+  jq wrk valgrind                 # benchmarks (make bench)
 )
 # Node.js runs the integration tests. Machines that already have a Node.js
 # (e.g. NodeSource's package, which bundles npm and conflicts with Debian's

@@ -52,7 +52,7 @@ void seam_log_json(seam_log_level level, json_t *fields)
     json_t *line = json_pack("{s:s, s:s}", "ts", ts, "level", level_name[level]);
     if (line) {
         json_object_update(line, fields);
-        char *s = json_dumps(line, JSON_COMPACT | JSON_PRESERVE_ORDER);
+        char *s = json_dumps(line, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(6));
         if (s) {
             size_t n = strlen(s);
             s[n] = '\n';

@@ -627,6 +627,8 @@ static int on_sse(void *ctx, const char *event, const char *data, size_t len)
     seam_provider_stream *s = ctx;
     if (s->st.failed)
         return 0; /* nothing counts after an error */
+    if (len == 6 && memcmp(data, "[DONE]", 6) == 0)
+        return 0; /* Gemini sends none, but an OpenAI-minded proxy in between might */
     json_error_t jerr;
     json_t *o = json_loadb(data, len, 0, &jerr);
     if (!json_is_object(o)) {

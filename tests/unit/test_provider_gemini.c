@@ -191,6 +191,10 @@ static const char recorded_events[] =
 static void stream_at_every_split(void **state)
 {
     assert_stream_every_split(&seam_provider_gemini, recorded_stream, recorded_events);
+    /* A [DONE] added by a proxy in between changes nothing. */
+    char done[sizeof(recorded_stream) + 16];
+    snprintf(done, sizeof(done), "%sdata: [DONE]\r\n\r\n", recorded_stream);
+    assert_stream_every_split(&seam_provider_gemini, done, recorded_events);
     /* The connection may close right after the last event's data line. */
     char copy[sizeof(recorded_stream)];
     memcpy(copy, recorded_stream, sizeof(copy));
@@ -234,8 +238,8 @@ static void stream_failures(void **state)
         assert_string_equal(l.text, want);
     }
     const char *bad[] = {"data: <html>\r\n\r\n", "data: {\"nothing\":1}\r\n\r\n",
-                         "data: {\"candidates\":[{\"content\":{\"parts\":[{\"functionCall\":{}}]}}"
-                         "]}\r\n\r\n",
+                         ("data: {\"candidates\":[{\"content\":{\"parts\":[{\"functionCall\":{}}]}}"
+                          "]}\r\n\r\n"),
                          ""};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
         assert_int_equal(run_stream(p, bad[i], strlen(bad[i]), 0, &l, err, sizeof(err)),
