@@ -148,9 +148,30 @@ static seam_rc encode_user(struct enc *e, const seam_msg *m)
     return rc;
 }
 
+/* The id sent for a tool call that message <mi> made with the client's id
+ * <id>. Synthesised ids (Ollama's and Gemini's call_0, call_1, ...) repeat on
+ * every turn, and Anthropic requires tool_use ids to be unique in a
+ * conversation, so a repeated one gets its message index appended; results
+ * are mapped to the same name by wire_result_id. */
+static const char *wire_id(struct enc *e, size_t mi, const char *id)
+{
+    if (!seam_provider__find_call(e->req, mi, id, NULL))
+        return id;
+    return seam_arena_printf(e->a, "%s_m%zu", id, mi);
+}
+
+/* The wire id of the call that tool message <mi> answers with <id>. */
+static const char *wire_result_id(struct enc *e, size_t mi, const char *id)
+{
+    size_t cm;
+    if (!id || !seam_provider__find_call(e->req, mi, id, &cm))
+        return id;
+    return wire_id(e, cm, id);
+}
+
 /* One tool message -> one tool_result block for the next user turn. Text
  * only: the content is a string; with images: text and image blocks. */
-static seam_rc encode_tool(struct enc *e, const seam_msg *m)
+static seam_rc encode_tool(struct enc *e, const seam_msg *m, size_t mi)
 {
     const char *id = NULL;
     size_t nimages = 0;
@@ -164,6 +185,7 @@ static seam_rc encode_tool(struct enc *e, const seam_msg *m)
     }
     size_t len;
     const char *text = seam_provider__result_text(m, e->a, &len);
+    id = wire_result_id(e, mi, id);
     json_t *r = json_pack("{s:s, s:s}", "type", "tool_result", "tool_use_id", id ? id : "");
     if (!text || !r) {
         json_decref(r);
@@ -210,8 +232,8 @@ static seam_rc encode_assistant(struct enc *e, const seam_msg *m, size_t mi)
                 return SEAM_ERR_INVALID;
             /* Anthropic requires an id; a client that gave none gets one
              * that is unique within the request. */
-            const char *id =
-                p->call_id ? p->call_id : seam_arena_printf(e->a, "call_%zu_%zu", mi, i);
+            const char *id = p->call_id ? wire_id(e, mi, p->call_id)
+                                        : seam_arena_printf(e->a, "call_%zu_%zu", mi, i);
             rc = add_block(e, false,
                            json_pack("{s:s, s:s, s:s, s:o}", "type", "tool_use", "id", id ? id : "",
                                      "name", p->name ? p->name : "", "input", input),
@@ -341,7 +363,7 @@ static seam_rc encode_messages(struct enc *e)
             rc = encode_user(e, m);
             break;
         case SEAM_ROLE_TOOL:
-            rc = encode_tool(e, m);
+            rc = encode_tool(e, m, i);
             break;
         case SEAM_ROLE_ASSISTANT:
             rc = encode_assistant(e, m, i);

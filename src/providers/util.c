@@ -60,7 +60,8 @@ int64_t seam_provider__budget(seam_reasoning r)
     return 0;
 }
 
-const char *seam_provider__call_name(const seam_req *req, size_t before, const char *id)
+const seam_part *seam_provider__find_call(const seam_req *req, size_t before, const char *id,
+                                          size_t *msg)
 {
     if (!id)
         return NULL;
@@ -70,11 +71,20 @@ const char *seam_provider__call_name(const seam_req *req, size_t before, const c
             continue;
         for (size_t j = 0; j < m->nparts; j++) {
             const seam_part *p = &m->parts[j];
-            if (p->type == SEAM_PART_TOOL_CALL && p->call_id && strcmp(p->call_id, id) == 0)
-                return p->name;
+            if (p->type == SEAM_PART_TOOL_CALL && p->call_id && strcmp(p->call_id, id) == 0) {
+                if (msg)
+                    *msg = i;
+                return p;
+            }
         }
     }
     return NULL;
+}
+
+const char *seam_provider__call_name(const seam_req *req, size_t before, const char *id)
+{
+    const seam_part *p = seam_provider__find_call(req, before, id, NULL);
+    return p ? p->name : NULL;
 }
 
 json_t *seam_provider__args_object(const seam_part *p, char *err, size_t errlen)

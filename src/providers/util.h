@@ -34,6 +34,12 @@ bool seam_provider__remote_url(const char *url);
  * medium 8192, high 16384, xhigh 24576, max 32768; 0 for unset and off. */
 int64_t seam_provider__budget(seam_reasoning r);
 
+/* The tool call <id>, searched backwards from message <before> - 1, and the
+ * index of its message in <*msg> (when <msg> is not NULL); NULL when no
+ * earlier assistant message made it. */
+const seam_part *seam_provider__find_call(const seam_req *req, size_t before, const char *id,
+                                          size_t *msg);
+
 /* The function name of tool call <id>, searched backwards from message
  * <before> - 1 (so a conversation that reuses synthesised ids such as
  * "call_0" on every turn maps each result to the nearest call). NULL when no

@@ -167,6 +167,37 @@ static void encode_tool_choice_and_roles(void **state)
     seam_arena_free(a);
 }
 
+/* Ollama and Gemini answers number their calls call_0, call_1, ... on every
+ * turn; Anthropic wants unique tool_use ids, and each result must follow its
+ * own call. */
+static void encode_repeated_call_ids(void **state)
+{
+    seam_arena *a = seam_arena_new(4096);
+    json_t *o = encode(
+        a,
+        "{\"model\":\"auto\",\"messages\":[{\"role\":\"user\",\"content\":\"a\"},"
+        "{\"role\":\"assistant\",\"content\":null,\"tool_calls\":[{\"id\":\"call_0\",\"type\":"
+        "\"function\",\"function\":{\"name\":\"f\",\"arguments\":\"{}\"}}]},"
+        "{\"role\":\"tool\",\"tool_call_id\":\"call_0\",\"content\":\"r1\"},"
+        "{\"role\":\"assistant\",\"content\":null,\"tool_calls\":[{\"id\":\"call_0\",\"type\":"
+        "\"function\",\"function\":{\"name\":\"g\",\"arguments\":\"{}\"}}]},"
+        "{\"role\":\"tool\",\"tool_call_id\":\"call_0\",\"content\":\"r2\"}]}",
+        SEAM_OK, NULL);
+    assert_json_eq(
+        json_object_get(o, "messages"),
+        "[{\"role\":\"user\",\"content\":[{\"type\":\"text\",\"text\":\"a\"}]},"
+        "{\"role\":\"assistant\",\"content\":[{\"type\":\"tool_use\",\"id\":\"call_0\",\"name\":"
+        "\"f\",\"input\":{}}]},"
+        "{\"role\":\"user\",\"content\":[{\"type\":\"tool_result\",\"tool_use_id\":\"call_0\","
+        "\"content\":\"r1\"}]},"
+        "{\"role\":\"assistant\",\"content\":[{\"type\":\"tool_use\",\"id\":\"call_0_m3\","
+        "\"name\":\"g\",\"input\":{}}]},"
+        "{\"role\":\"user\",\"content\":[{\"type\":\"tool_result\",\"tool_use_id\":"
+        "\"call_0_m3\",\"content\":\"r2\"}]}]");
+    json_decref(o);
+    seam_arena_free(a);
+}
+
 static void encode_errors(void **state)
 {
     seam_arena *a = seam_arena_new(4096);
@@ -411,6 +442,7 @@ int main(void)
         cmocka_unit_test(encode_full_request),
         cmocka_unit_test(encode_limits_and_thinking),
         cmocka_unit_test(encode_tool_choice_and_roles),
+        cmocka_unit_test(encode_repeated_call_ids),
         cmocka_unit_test(encode_errors),
         cmocka_unit_test(build_call),
         cmocka_unit_test(whole_messages),
