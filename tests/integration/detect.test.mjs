@@ -13,7 +13,7 @@ import {
   collectStream,
 } from './helpers.mjs';
 
-const CARD = '4111 1111 1111 1111';
+const CARD = '4485 2757 4230 8327';
 const EMAIL = 'jane.doe@example.org';
 const SSN = '536-22-1234';
 
@@ -28,7 +28,7 @@ function configWithDetect(urls) {
 /** The cloud fake must never see an original value. */
 function assertNoOriginals(fake) {
   for (const r of fake.requests) {
-    for (const v of [CARD, EMAIL, SSN, '4111111111111111']) {
+    for (const v of [CARD, EMAIL, SSN, '4485275742308327']) {
       assert.ok(!r.rawBody.includes(v), `the cloud received an original value in request ${r.id}`);
     }
   }

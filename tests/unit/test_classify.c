@@ -12,7 +12,7 @@
 
 #include <stdlib.h>
 
-static const char *CARD = "4111 1111 1111 1111";
+static const char *CARD = "4485 2757 4230 8327";
 static const char *EMAIL = "jane.doe@example.org";
 
 struct fixture {
@@ -119,7 +119,7 @@ static void every_place_is_scanned_and_redacted(void **state)
         assert_non_null(red);
         json_t *out = seam_openai_encode_request(r, "m");
         char *s = json_dumps(out, JSON_COMPACT);
-        if (strstr(s, "4111") || !strstr(s, "[CREDIT_CARD_1]"))
+        if (strstr(s, "4485") || !strstr(s, "[CREDIT_CARD_1]"))
             fail_msg("%s: redacted body still wrong: %s", places[i], s);
         /* Arguments stay valid JSON after redaction. */
         if (strcmp(places[i], "args") == 0) {
@@ -145,7 +145,7 @@ static void escapes_do_not_hide_values(void **state)
 {
     struct fixture *f = *state;
     /* Non-breaking spaces as JSON escapes inside tool-call arguments. */
-    seam_req *r = decode(f, body_with("args", "4111\\\\u00a01111\\\\u00a01111\\\\u00a01111"));
+    seam_req *r = decode(f, body_with("args", "4485\\\\u00a02757\\\\u00a04230\\\\u00a08327"));
     seam_detection d;
     seam_classify_request(f->scanner, f->scratch, f->cfg, r, f->a, &d);
     assert_int_equal(d.level, SEAM_SENS_REGULATED);
