@@ -1189,8 +1189,7 @@ static seam_rc fn_rule_redact(ctx *c, struct fy_node *v, int line, const char *p
     return get_bool(c, v, line, path, &((seam_rule_conf *)base)->redact);
 }
 
-static seam_rc fn_detect_enabled(ctx *c, struct fy_node *v, int line, const char *path,
-                                 void *base)
+static seam_rc fn_detect_enabled(ctx *c, struct fy_node *v, int line, const char *path, void *base)
 {
     return get_bool(c, v, line, path, &((seam_config *)base)->detect.enabled);
 }
@@ -1242,8 +1241,7 @@ static bool valid_type_name(const char *s, size_t len)
 
 /* detect.levels: { TYPE: level, ... }. Whether TYPE is a built-in type is
  * checked when the scanner is built (seam_scanner_new), which knows them. */
-static seam_rc fn_detect_levels(ctx *c, struct fy_node *v, int line, const char *path,
-                                void *base)
+static seam_rc fn_detect_levels(ctx *c, struct fy_node *v, int line, const char *path, void *base)
 {
     seam_detect_conf *d = &((seam_config *)base)->detect;
     char got[64];
@@ -1421,8 +1419,7 @@ static const field custom_fields[C__COUNT] = {
                  .en = &en_sens},
 };
 
-static seam_rc fn_detect_custom(ctx *c, struct fy_node *v, int line, const char *path,
-                                void *base)
+static seam_rc fn_detect_custom(ctx *c, struct fy_node *v, int line, const char *path, void *base)
 {
     seam_detect_conf *d = &((seam_config *)base)->detect;
     size_t n = 0;
@@ -1892,8 +1889,7 @@ static void print_detect(FILE *out, const seam_detect_conf *d)
     fprintf(out, "  custom detectors (%zu)\n", d->ncustom);
     for (size_t i = 0; i < d->ncustom; i++) {
         const seam_custom_detector *c = &d->custom[i];
-        fprintf(out, "    %s (line %d): %s, ", c->name, c->line,
-                seam_sensitivity_name(c->level));
+        fprintf(out, "    %s (line %d): %s, ", c->name, c->line, seam_sensitivity_name(c->level));
         if (c->pattern)
             fprintf(out, "pattern %s\n", c->pattern);
         else

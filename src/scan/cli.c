@@ -59,14 +59,17 @@ static json_t *result_json(const seam_scanner *s, const seam_scan_result *r, con
         goto fail;
     for (size_t i = 0; i < r->n; i++) {
         const seam_entity *e = &r->ents[i];
-        json_t *x = json_pack("{s:s, s:I, s:I, s:f}", "type", seam_scan_type_name(s, e->type),
-                              "start", (json_int_t)e->start, "end", (json_int_t)e->end, "score",
-                              round2(e->score));
+        json_t *x =
+            json_pack("{s:s, s:I, s:I, s:f}", "type", seam_scan_type_name(s, e->type), "start",
+                      (json_int_t)e->start, "end", (json_int_t)e->end, "score", round2(e->score));
         if (!x)
             goto fail;
-        if (show && json_object_set_new(x, "value",
-                                        json_stringn_nocheck(text + e->start, e->end - e->start)))
-            goto fail_x;
+        if (show) {
+            /* A span of invalid UTF-8 (possible in raw input) becomes null. */
+            json_t *v = json_stringn(text + e->start, e->end - e->start);
+            if (json_object_set_new(x, "value", v ? v : json_null()))
+                goto fail_x;
+        }
         if (json_array_append_new(a, x))
             goto fail;
         continue;
@@ -120,8 +123,8 @@ static void print_text(FILE *out, const seam_scanner *s, const seam_scan_result 
     }
 }
 
-static int scan_jsonl(const seam_scanner *s, seam_scan_scratch *sc, FILE *in, bool show,
-                      FILE *out, FILE *err)
+static int scan_jsonl(const seam_scanner *s, seam_scan_scratch *sc, FILE *in, bool show, FILE *out,
+                      FILE *err)
 {
     char *line = NULL;
     size_t cap = 0, lineno = 0;
@@ -193,7 +196,11 @@ int seam_scan_cli(const seam_config *cfg, int argc, char **argv, FILE *out, FILE
             show = true;
         else if (!strcmp(argv[i], "--jsonl"))
             jsonl = true;
-        else if (!input && (argv[i][0] != '-' || !strcmp(argv[i], "-")))
+        else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            usage(out);
+            status = 0;
+            goto out;
+        } else if (!input && (argv[i][0] != '-' || !strcmp(argv[i], "-")))
             input = argv[i];
         else {
             fprintf(err, "seam scan: unexpected argument '%s'\n", argv[i]);

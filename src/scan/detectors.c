@@ -1,25 +1,36 @@
 /*
  * The built-in detector table and its checkers.
  *
- * Each row is a Vectorscan pattern for the shape of a value, written for
- * seam from the formats in the detectors reference (no other project's
- * patterns are copied). Vectorscan has no look-around, so what a pattern
- * cannot say is said by the row's checker: a validator (check digits,
- * ranges, structure), the edges of the value (a number must not be part of
- * a longer dotted or dashed number), token extension (a pattern finds a
- * token's prefix and the checker takes the rest of its alphabet, so one
- * match is reported per token however long it is), and for label-anchored
- * types the value that follows the label.
+ * Each row pairs a Vectorscan pattern with a checker, written for seam from
+ * the formats in the detectors reference (no other project's patterns are
+ * copied). Speed decides the shape of the patterns: Vectorscan is fastest on
+ * literals, each pattern that has none (digit runs, IBAN, IP addresses)
+ * costs a pass of its own over the text, and start-of-match tracking is
+ * expensive, so
  *
- * Scores follow the Presidio scheme. A validator with a strong check
- * (Luhn plus issuer prefix, IBAN mod 97, JWT structure, a credential's
- * fixed prefix) confirms: score 1.0. A weak check (ABA, NPI, DEA and NHS
- * check digits pass for one random number in ten or eleven) leaves the
- * score at 0.3, under the default threshold, and context words (routing,
- * NPI, DEA, NHS...) raise it by 0.4: these types need their context, as
- * the reference says. Medium-tier types (e-mail, phone, IP) score 0.8-0.9
- * on format alone, except bare North American numbers, which need a word
- * like "call" or "phone" nearby.
+ *  - patterns are compiled without it and checkers find where a value
+ *    starts (fixed widths, or walking back over the value's alphabet);
+ *  - rows share patterns: one digit-group pattern serves grouped cards and
+ *    dashed SSNs, one digit-run pattern contiguous cards;
+ *  - types whose check digits are too weak to stand alone (ABA, NPI, DEA,
+ *    NHS, spaced or bare SSNs, bare North American phone numbers) are
+ *    searched for only after their context words, which are literals: the
+ *    reference requires that context anyway, and it is the keyword
+ *    prefilter of gitleaks;
+ *  - credentials are found by their fixed prefixes, generic secrets by
+ *    their keyword, health identifiers by their label.
+ *
+ * Vectorscan has no look-around, so what a pattern cannot say is said by
+ * the checker: a validator (check digits, ranges, structure), the edges of
+ * the value (a number must not be the middle of a longer one), the rest of
+ * a token after its prefix, the value after a label.
+ *
+ * Scores follow the Presidio scheme. A strong validator (Luhn plus issuer
+ * prefix, IBAN mod 97, JWT structure, a credential's fixed prefix and
+ * randomness) confirms: 1.0. Values found after their context word score
+ * 0.7-0.8. Medium-tier types score 0.8-0.9 on format alone (e-mail, phone
+ * numbers written with + or (NPA), IP addresses), a dashed SSN 0.6; context
+ * words nearby add to that.
  */
 #include "scan/detectors.h"
 #include "scan/scan.h"
@@ -27,10 +38,10 @@
 
 #include <hs.h>
 #include <math.h>
+#include <stdbool.h>
 #include <string.h>
 
-#define SOM HS_FLAG_SOM_LEFTMOST
-#define CI  HS_FLAG_CASELESS
+#define CI HS_FLAG_CASELESS
 
 const char *const seam_scan__type_names[SEAM_ENT__BUILTIN_COUNT] = {
     [SEAM_ENT_CREDIT_CARD] = "CREDIT_CARD",
@@ -65,18 +76,18 @@ const char *const seam_scan__type_names[SEAM_ENT__BUILTIN_COUNT] = {
 #define R SEAM_SENS_REGULATED
 #define I SEAM_SENS_INTERNAL
 const seam_sensitivity seam_scan__type_levels[SEAM_ENT__BUILTIN_COUNT] = {
-    [SEAM_ENT_CREDIT_CARD] = R,    [SEAM_ENT_IBAN] = R,
-    [SEAM_ENT_US_SSN] = R,         [SEAM_ENT_EMAIL] = I,
-    [SEAM_ENT_PHONE] = I,          [SEAM_ENT_IP_ADDRESS] = I,
-    [SEAM_ENT_PRIVATE_KEY] = R,    [SEAM_ENT_AWS_ACCESS_KEY] = R,
-    [SEAM_ENT_GITHUB_TOKEN] = R,   [SEAM_ENT_OPENAI_KEY] = R,
-    [SEAM_ENT_ANTHROPIC_KEY] = R,  [SEAM_ENT_GOOGLE_API_KEY] = R,
-    [SEAM_ENT_SLACK_TOKEN] = R,    [SEAM_ENT_STRIPE_KEY] = R,
-    [SEAM_ENT_JWT] = R,            [SEAM_ENT_GENERIC_SECRET] = R,
-    [SEAM_ENT_ABA_ROUTING] = R,    [SEAM_ENT_US_NPI] = R,
-    [SEAM_ENT_US_DEA] = R,         [SEAM_ENT_UK_NHS] = R,
-    [SEAM_ENT_MRN] = R,            [SEAM_ENT_DOB] = R,
-    [SEAM_ENT_GITLAB_TOKEN] = R,   [SEAM_ENT_HUGGINGFACE_TOKEN] = R,
+    [SEAM_ENT_CREDIT_CARD] = R,   [SEAM_ENT_IBAN] = R,
+    [SEAM_ENT_US_SSN] = R,        [SEAM_ENT_EMAIL] = I,
+    [SEAM_ENT_PHONE] = I,         [SEAM_ENT_IP_ADDRESS] = I,
+    [SEAM_ENT_PRIVATE_KEY] = R,   [SEAM_ENT_AWS_ACCESS_KEY] = R,
+    [SEAM_ENT_GITHUB_TOKEN] = R,  [SEAM_ENT_OPENAI_KEY] = R,
+    [SEAM_ENT_ANTHROPIC_KEY] = R, [SEAM_ENT_GOOGLE_API_KEY] = R,
+    [SEAM_ENT_SLACK_TOKEN] = R,   [SEAM_ENT_STRIPE_KEY] = R,
+    [SEAM_ENT_JWT] = R,           [SEAM_ENT_GENERIC_SECRET] = R,
+    [SEAM_ENT_ABA_ROUTING] = R,   [SEAM_ENT_US_NPI] = R,
+    [SEAM_ENT_US_DEA] = R,        [SEAM_ENT_UK_NHS] = R,
+    [SEAM_ENT_MRN] = R,           [SEAM_ENT_DOB] = R,
+    [SEAM_ENT_GITLAB_TOKEN] = R,  [SEAM_ENT_HUGGINGFACE_TOKEN] = R,
     [SEAM_ENT_NPM_TOKEN] = R,
 };
 #undef R
@@ -94,9 +105,14 @@ static int is_digit(int c)
     return c >= '0' && c <= '9';
 }
 
+static int is_upper(int c)
+{
+    return c >= 'A' && c <= 'Z';
+}
+
 static int is_alnum(int c)
 {
-    return is_digit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+    return is_digit(c) || (c >= 'a' && c <= 'z') || is_upper(c);
 }
 
 static int is_word(int c)
@@ -109,21 +125,27 @@ static int is_b64url(int c)
     return is_alnum(c) || c == '-' || c == '_';
 }
 
-int seam_scan__has_word(const char *t, size_t n, size_t from, size_t to,
-                        const char *const *words)
+static int is_hex(int c)
+{
+    return is_digit(c) || (lower(c) >= 'a' && lower(c) <= 'f');
+}
+
+#define U(c) ((unsigned char)(c))
+
+int seam_scan__has_word(const char *t, size_t n, size_t from, size_t to, const char *const *words)
 {
     for (; *words; words++) {
         const char *w = *words;
         size_t wl = strlen(w);
         for (size_t i = from; i + wl <= to; i++) {
             size_t k = 0;
-            while (k < wl && lower((unsigned char)t[i + k]) == w[k])
+            while (k < wl && lower(U(t[i + k])) == w[k])
                 k++;
             if (k < wl)
                 continue;
-            if (is_alnum(w[0]) && i > 0 && is_alnum((unsigned char)t[i - 1]))
+            if (is_alnum(w[0]) && i > 0 && is_alnum(U(t[i - 1])))
                 continue;
-            if (is_alnum(w[wl - 1]) && i + wl < n && is_alnum((unsigned char)t[i + wl]))
+            if (is_alnum(w[wl - 1]) && i + wl < n && is_alnum(U(t[i + wl])))
                 continue;
             return 1;
         }
@@ -132,27 +154,39 @@ int seam_scan__has_word(const char *t, size_t n, size_t from, size_t to,
 }
 
 /* A number must stand alone: not be the middle of a longer dotted, dashed
- * or slashed number (a date, a version, an order reference). */
+ * or slashed number (a date, a version, an order reference) or of a word. */
+static int is_num_sep(int c)
+{
+    return c == '.' || c == ',' || c == '-' || c == '/' || c == ':';
+}
+
 static int isolated(const char *t, size_t n, size_t s, size_t e)
 {
-    static const char seps[] = ".,-/:";
-    if (s >= 2 && strchr(seps, t[s - 1]) && is_digit((unsigned char)t[s - 2]))
+    if (s >= 2 && is_num_sep(U(t[s - 1])) && is_digit(U(t[s - 2])))
         return 0;
-    if (s >= 1 && (is_word((unsigned char)t[s - 1])))
+    if (s >= 1 && is_word(U(t[s - 1])))
         return 0;
-    if (e + 1 < n && strchr(seps, t[e]) && t[e] && is_digit((unsigned char)t[e + 1]))
+    if (e + 1 < n && is_num_sep(U(t[e])) && is_digit(U(t[e + 1])))
         return 0;
-    if (e < n && is_word((unsigned char)t[e]))
+    if (e < n && is_word(U(t[e])))
         return 0;
     return 1;
 }
 
-/* Extends <e> over the characters <ok> accepts. */
+/* Moves <e> forward over the characters <ok> accepts, <s> back. */
 static size_t extend(const char *t, size_t n, size_t e, int (*ok)(int))
 {
-    while (e < n && ok((unsigned char)t[e]))
+    while (e < n && ok(U(t[e])))
         e++;
     return e;
+}
+
+static size_t back(const char *t, size_t s, size_t max, int (*ok)(int))
+{
+    size_t lim = s > max ? s - max : 0;
+    while (s > lim && ok(U(t[s - 1])))
+        s--;
+    return s;
 }
 
 static int starts_ci(const char *p, size_t n, const char *w)
@@ -161,82 +195,256 @@ static int starts_ci(const char *p, size_t n, const char *w)
     if (n < wl)
         return 0;
     for (size_t i = 0; i < wl; i++)
-        if (lower((unsigned char)p[i]) != w[i])
+        if (lower(U(p[i])) != w[i])
             return 0;
     return 1;
 }
 
-/* ---- validating checkers ------------------------------------------------ */
-
-static seam_scan__verdict chk_card(const char *t, size_t n, size_t *s, size_t *e)
+/* One hit (or none) for checkers that find at most one value. */
+static size_t one(seam_scan__hit *out, size_t s, size_t e, seam_scan__verdict v)
 {
-    if (!isolated(t, n, *s, *e))
-        return SEAM_SCAN__REJECT;
-    /* Grouped digits that carry on to the left or right with the same
-     * separator are part of something longer (an IBAN, an account
-     * reference), unless what follows is an expiry date (12/27). */
-    size_t k = *s;
-    while (k < *e && is_digit((unsigned char)t[k]))
-        k++;
-    char sep = k < *e ? t[k] : 0;
-    if (sep && *s >= 2 && t[*s - 1] == sep && is_alnum((unsigned char)t[*s - 2])) {
-        size_t j = *s - 1;
-        int digit = 0;
-        while (j > 0 && is_alnum((unsigned char)t[j - 1]))
-            digit |= is_digit((unsigned char)t[--j]);
-        if (digit)
-            return SEAM_SCAN__REJECT;
+    out[0] = (seam_scan__hit){.start = s, .end = e, .verdict = v};
+    return v != SEAM_SCAN__REJECT && e > s;
+}
+
+/* Matches <shape> at t[i]: 'd' a digit, 'U' an upper-case letter, 'V' an
+ * upper-case letter or 9, 's' a separator from <seps> (the same one each
+ * time). Returns the end of the match, or 0. */
+static size_t shape_at(const char *t, size_t n, size_t i, const char *shape, const char *seps)
+{
+    char sep = 0;
+    for (const char *p = shape; *p; p++, i++) {
+        if (i >= n)
+            return 0;
+        int c = U(t[i]);
+        switch (*p) {
+        case 'd':
+            if (!is_digit(c))
+                return 0;
+            break;
+        case 'U':
+            if (!is_upper(c))
+                return 0;
+            break;
+        case 'V':
+            if (!is_upper(c) && c != '9')
+                return 0;
+            break;
+        case 's': {
+            const char *q = seps;
+            while (*q && *q != c)
+                q++;
+            if (!c || !*q || (sep && c != sep))
+                return 0;
+            sep = (char)c;
+            break;
+        }
+        }
     }
-    if (sep && *e + 1 < n && t[*e] == sep && is_digit((unsigned char)t[*e + 1])) {
-        size_t j = *e + 1;
-        while (j < n && is_digit((unsigned char)t[j]))
+    return i;
+}
+
+/* ---- digit groups ------------------------------------------------------- */
+
+/* A run of digit groups joined by single separators (space, dot, dash),
+ * read backwards from <e>: at most 8 groups, listed left to right. */
+typedef struct digit_run {
+    size_t start[8], len[8];
+    char sep[8]; /* sep[i] joins group i - 1 and group i; sep[0] is 0 */
+    size_t ng;
+    int glued; /* the first group continues a word on its left ("DE73") */
+} digit_run;
+
+static void read_run(const char *t, size_t e, digit_run *r)
+{
+    size_t st[8], ln[8], i = e;
+    char sp[8];
+    size_t k = 0;
+    while (k < 8) {
+        size_t j = i;
+        while (j > 0 && is_digit(U(t[j - 1])))
+            j--;
+        if (j == i)
+            break;
+        st[k] = j;
+        ln[k] = i - j;
+        sp[k] = 0;
+        k++;
+        i = j;
+        if (i >= 2 && (t[i - 1] == ' ' || t[i - 1] == '.' || t[i - 1] == '-') &&
+            is_digit(U(t[i - 2]))) {
+            sp[k - 1] = t[i - 1];
+            i--;
+            continue;
+        }
+        break;
+    }
+    r->ng = k;
+    r->glued = k && st[k - 1] > 0 && is_alnum(U(t[st[k - 1] - 1]));
+    for (size_t g = 0; g < k; g++) {
+        r->start[g] = st[k - 1 - g];
+        r->len[g] = ln[k - 1 - g];
+        r->sep[g] = sp[k - 1 - g];
+    }
+}
+
+/* Grouped card numbers: the groups joined by the separator of the last
+ * one. A run that carries on to the right is a prefix of a longer one
+ * (the pattern reports every group end), unless what follows is an expiry
+ * date ("4111 1111 1111 1111 12/27"); a run glued to letters on its left
+ * ("DE89 3704 ...") is part of a word. The validator checks the grouping,
+ * so the digits of an IBAN or an account reference do not pass. */
+static size_t chk_card_groups(const char *t, size_t n, size_t e, seam_scan__hit *out)
+{
+    digit_run r;
+    read_run(t, e, &r);
+    if (r.ng < 2)
+        return 0;
+    size_t last = r.ng - 1, first = last;
+    char sep = r.sep[last];
+    if (sep != ' ' && sep != '-')
+        return 0;
+    while (first > 0 && r.sep[first] == sep)
+        first--;
+    if (first == 0 && r.glued)
+        return 0;
+    if (e + 1 < n && t[e] == sep && is_digit(U(t[e + 1]))) {
+        size_t j = e + 1;
+        while (j < n && is_digit(U(t[j])))
             j++;
         if (j >= n || t[j] != '/')
-            return SEAM_SCAN__REJECT;
+            return 0;
     }
-    return seam_scan__card(t + *s, *e - *s) ? SEAM_SCAN__CONFIRM : SEAM_SCAN__REJECT;
+    size_t s = r.start[first];
+    if (!isolated(t, n, s, e))
+        return 0;
+    return one(out, s, e, seam_scan__card(t + s, e - s) ? SEAM_SCAN__CONFIRM : SEAM_SCAN__REJECT);
 }
 
-static seam_scan__verdict chk_iban(const char *t, size_t n, size_t *s, size_t *e)
+/* Contiguous card numbers. */
+static size_t chk_card_run(const char *t, size_t n, size_t e, seam_scan__hit *out)
 {
-    if (*s > 0 && is_alnum((unsigned char)t[*s - 1]))
-        return SEAM_SCAN__REJECT;
-    return seam_scan__iban(t + *s, *e - *s) ? SEAM_SCAN__CONFIRM : SEAM_SCAN__REJECT;
+    size_t s = back(t, e, 19, is_digit);
+    if (!isolated(t, n, s, e))
+        return 0;
+    return one(out, s, e, seam_scan__card(t + s, e - s) ? SEAM_SCAN__CONFIRM : SEAM_SCAN__REJECT);
 }
 
-static seam_scan__verdict chk_ssn(const char *t, size_t n, size_t *s, size_t *e)
+/* AAA-GG-SSSS: the last three groups, dashed, standing alone. */
+static size_t chk_ssn_dashed(const char *t, size_t n, size_t e, seam_scan__hit *out)
 {
-    if (!isolated(t, n, *s, *e))
-        return SEAM_SCAN__REJECT;
-    return seam_scan__ssn(t + *s, *e - *s) ? SEAM_SCAN__ACCEPT : SEAM_SCAN__REJECT;
+    digit_run r;
+    read_run(t, e, &r);
+    size_t g = r.ng;
+    if (g < 3 || r.len[g - 3] != 3 || r.len[g - 2] != 2 || r.len[g - 1] != 4 ||
+        r.sep[g - 2] != '-' || r.sep[g - 1] != '-')
+        return 0;
+    size_t s = r.start[g - 3];
+    if (!isolated(t, n, s, e))
+        return 0;
+    return one(out, s, e, seam_scan__ssn(t + s, e - s) ? SEAM_SCAN__ACCEPT : SEAM_SCAN__REJECT);
 }
 
-static seam_scan__verdict chk_aba(const char *t, size_t n, size_t *s, size_t *e)
+/* ---- values after their context word ------------------------------------- */
+
+typedef bool (*validate_fn)(const char *p, size_t n);
+
+/* Looks for values shaped like one of <shapes> (with separators <seps>)
+ * starting within SEAM_SCAN__CONTEXT_BEFORE bytes after the context word
+ * that ends at <e>, standing alone and passing <ok>. */
+static size_t after_context(const char *t, size_t n, size_t e, const char *const *shapes,
+                            const char *seps, validate_fn ok, seam_scan__verdict v,
+                            seam_scan__hit *out)
 {
-    if (!isolated(t, n, *s, *e))
-        return SEAM_SCAN__REJECT;
-    return seam_scan__aba(t + *s, *e - *s) ? SEAM_SCAN__ACCEPT : SEAM_SCAN__REJECT;
+    size_t lim = e + SEAM_SCAN__CONTEXT_BEFORE < n ? e + SEAM_SCAN__CONTEXT_BEFORE : n, k = 0;
+    /* Every shape has digits within its first three characters: most
+     * context words are not followed by any. */
+    size_t d = e, dlim = lim + 2 < n ? lim + 2 : n;
+    while (d < dlim && !is_digit(U(t[d])))
+        d++;
+    if (d == dlim)
+        return 0;
+    for (size_t i = e; i < lim && k < SEAM_SCAN__MAX_HITS; i++) {
+        if ((i > 0 && is_alnum(U(t[i - 1]))) || !is_alnum(U(t[i])))
+            continue;
+        for (const char *const *sh = shapes; *sh; sh++) {
+            size_t end = shape_at(t, n, i, *sh, seps);
+            if (!end || !isolated(t, n, i, end) || !ok(t + i, end - i))
+                continue;
+            out[k++] = (seam_scan__hit){.start = i, .end = end, .verdict = v};
+            i = end;
+            break;
+        }
+    }
+    return k;
 }
 
-static seam_scan__verdict chk_npi(const char *t, size_t n, size_t *s, size_t *e)
+static size_t chk_ctx_ssn(const char *t, size_t n, size_t e, seam_scan__hit *out)
 {
-    if (!isolated(t, n, *s, *e))
-        return SEAM_SCAN__REJECT;
-    return seam_scan__npi(t + *s, *e - *s) ? SEAM_SCAN__ACCEPT : SEAM_SCAN__REJECT;
+    static const char *const shapes[] = {"dddsddsdddd", "ddddddddd", NULL};
+    return after_context(t, n, e, shapes, " -", seam_scan__ssn, SEAM_SCAN__ACCEPT, out);
 }
 
-static seam_scan__verdict chk_dea(const char *t, size_t n, size_t *s, size_t *e)
+static size_t chk_ctx_aba(const char *t, size_t n, size_t e, seam_scan__hit *out)
 {
-    if (!isolated(t, n, *s, *e))
-        return SEAM_SCAN__REJECT;
-    return seam_scan__dea(t + *s, *e - *s) ? SEAM_SCAN__ACCEPT : SEAM_SCAN__REJECT;
+    static const char *const shapes[] = {"ddddddddd", NULL};
+    return after_context(t, n, e, shapes, "", seam_scan__aba, SEAM_SCAN__ACCEPT, out);
 }
 
-static seam_scan__verdict chk_nhs(const char *t, size_t n, size_t *s, size_t *e)
+static size_t chk_ctx_npi(const char *t, size_t n, size_t e, seam_scan__hit *out)
 {
-    if (!isolated(t, n, *s, *e))
-        return SEAM_SCAN__REJECT;
-    return seam_scan__nhs(t + *s, *e - *s) ? SEAM_SCAN__ACCEPT : SEAM_SCAN__REJECT;
+    static const char *const shapes[] = {"dddddddddd", NULL};
+    return after_context(t, n, e, shapes, "", seam_scan__npi, SEAM_SCAN__ACCEPT, out);
+}
+
+static size_t chk_ctx_dea(const char *t, size_t n, size_t e, seam_scan__hit *out)
+{
+    static const char *const shapes[] = {"UVddddddd", NULL};
+    return after_context(t, n, e, shapes, "", seam_scan__dea, SEAM_SCAN__ACCEPT, out);
+}
+
+static size_t chk_ctx_nhs(const char *t, size_t n, size_t e, seam_scan__hit *out)
+{
+    static const char *const shapes[] = {"dddsdddsdddd", "dddddddddd", NULL};
+    return after_context(t, n, e, shapes, " -", seam_scan__nhs, SEAM_SCAN__ACCEPT, out);
+}
+
+/* Bare North American numbers: 212.555.0198, 212-555-0198, 212 555 0198,
+ * 2125550198 (the forms with + or parentheses stand on their own). */
+static size_t chk_ctx_phone(const char *t, size_t n, size_t e, seam_scan__hit *out)
+{
+    static const char *const shapes[] = {"dddsdddsdddd", "dddddddddd", NULL};
+    return after_context(t, n, e, shapes, " .-", seam_scan__phone, SEAM_SCAN__ACCEPT, out);
+}
+
+/* ---- validating checkers ------------------------------------------------ */
+
+/* XX00 0000 or XX000000 ends the match: the checker reads the rest of the
+ * IBAN forward, exactly as long as its country's IBANs are. */
+static size_t chk_iban(const char *t, size_t n, size_t e, seam_scan__hit *out)
+{
+    size_t s = t[e - 5] == ' ' ? e - 9 : e - 8;
+    bool grouped = t[e - 5] == ' ';
+    if (s > 0 && is_alnum(U(t[s - 1])))
+        return 0;
+    /* Longest IBAN: 34 characters, 8 spaces when grouped. */
+    size_t i = s, chars = 0, best = 0;
+    while (i < n && i - s < 42) {
+        if (is_digit(U(t[i])) || is_upper(U(t[i]))) {
+            chars++;
+            i++;
+            /* A candidate end: the next character ends the word. */
+            if (chars >= 15 && (i >= n || !is_alnum(U(t[i]))) && seam_scan__iban(t + s, i - s))
+                best = i;
+            continue;
+        }
+        if (grouped && t[i] == ' ' && chars % 4 == 0 && i + 1 < n && is_alnum(U(t[i + 1]))) {
+            i++;
+            continue;
+        }
+        break;
+    }
+    return best ? one(out, s, best, SEAM_SCAN__CONFIRM) : 0;
 }
 
 static int is_local(int c)
@@ -244,75 +452,100 @@ static int is_local(int c)
     return is_alnum(c) || c == '.' || c == '_' || c == '%' || c == '+' || c == '-';
 }
 
-static seam_scan__verdict chk_email(const char *t, size_t n, size_t *s, size_t *e)
+static int is_domain(int c)
 {
-    /* The pattern starts at the last character of the local part (a
-     * leading unbounded class with start-of-match tracking would cost most
-     * of the scanner's time); the local part is found here, walking back
+    return is_alnum(c) || c == '.' || c == '-';
+}
+
+static size_t chk_email(const char *t, size_t n, size_t e, seam_scan__hit *out)
+{
+    /* The match ends the domain; the local part is found walking back
      * from the '@' over at most 64 characters. */
-    size_t a = *e;
-    while (a > 0 && *e - a < 256 && (is_alnum((unsigned char)t[a - 1]) || t[a - 1] == '.' ||
-                                     t[a - 1] == '-'))
-        a--;
+    size_t a = back(t, e, 256, is_domain);
     if (a == 0 || t[a - 1] != '@')
-        return SEAM_SCAN__REJECT;
-    size_t st = --a;
-    while (st > 0 && a - st < 65 && is_local((unsigned char)t[st - 1]))
-        st--;
-    if (a - st > 64 || (st > 0 && is_local((unsigned char)t[st - 1])))
-        return SEAM_SCAN__REJECT;
-    *s = st;
-    const char *v = t + *s;
-    size_t len = *e - *s;
+        return 0;
+    size_t at = a - 1, s = back(t, at, 65, is_local);
+    if (at - s > 64 || (s > 0 && is_local(U(t[s - 1]))))
+        return 0;
+    while (s < at && t[s] == '.')
+        s++;
     /* userinfo in a URL (ftp://anonymous@host), not an address. */
-    if (*s > 0 && (t[*s - 1] == '/' || t[*s - 1] == ':' || t[*s - 1] == '.'))
-        return SEAM_SCAN__REJECT;
-    /* An scp-style remote, git@github.com:org/repo.git: the "user" is the
-     * service account of a forge, not a person. */
-    if (*e + 1 < n && t[*e] == ':' && t[*e + 1] != ' ' && t[*e + 1] != '\n')
-        return SEAM_SCAN__REJECT;
-    if (len > 4 && !memcmp(v, "git@", 4))
-        return SEAM_SCAN__REJECT;
+    if (s > 0 && (t[s - 1] == '/' || t[s - 1] == ':'))
+        return 0;
+    /* An scp-style remote, git@github.com:org/repo.git, or an ssh login
+     * to a forge: the "user" is the forge's service account. */
+    if (e + 1 < n && t[e] == ':' && t[e + 1] != ' ' && t[e + 1] != '\n')
+        return 0;
+    if (at - s == 3 && !memcmp(t + s, "git", 3))
+        return 0;
     /* A domain that goes on (user@host.com.evil) is matched whole by a
      * longer candidate; this one is its prefix. */
-    if (*e < n && (t[*e] == '-' || (t[*e] == '.' && *e + 1 < n && is_alnum((unsigned char)t[*e + 1]))))
-        return SEAM_SCAN__REJECT;
-    return seam_scan__email(v, len) ? SEAM_SCAN__ACCEPT : SEAM_SCAN__REJECT;
+    if (e < n && (t[e] == '-' || (t[e] == '.' && e + 1 < n && is_alnum(U(t[e + 1])))))
+        return 0;
+    return one(out, s, e, seam_scan__email(t + s, e - s) ? SEAM_SCAN__ACCEPT : SEAM_SCAN__REJECT);
 }
 
-static seam_scan__verdict chk_phone(const char *t, size_t n, size_t *s, size_t *e)
+static int is_phone_char(int c)
 {
-    /* "+" after a digit is arithmetic; a number inside a longer one is not
-     * a phone number. */
-    if (*s > 0 && (is_word((unsigned char)t[*s - 1]) || t[*s - 1] == '+'))
-        return SEAM_SCAN__REJECT;
-    if (t[*s] != '+' && t[*s] != '(' && !isolated(t, n, *s, *e))
-        return SEAM_SCAN__REJECT;
-    if (*e < n && (is_word((unsigned char)t[*e]) ||
-                   ((t[*e] == '-' || t[*e] == '.' || t[*e] == '/') && *e + 1 < n &&
-                    is_digit((unsigned char)t[*e + 1]))))
-        return SEAM_SCAN__REJECT;
-    return seam_scan__phone(t + *s, *e - *s) ? SEAM_SCAN__ACCEPT : SEAM_SCAN__REJECT;
+    return is_digit(c) || c == ' ' || c == '.' || c == '-' || c == '(' || c == ')';
 }
 
-static seam_scan__verdict chk_ipv4(const char *t, size_t n, size_t *s, size_t *e)
+static int phone_edges(const char *t, size_t n, size_t s, size_t e)
 {
+    /* "+" after a word character is arithmetic or an identifier. */
+    if (s > 0 && (is_word(U(t[s - 1])) || t[s - 1] == '+'))
+        return 0;
+    if (e < n && (is_word(U(t[e])) || ((t[e] == '-' || t[e] == '.' || t[e] == '/') && e + 1 < n &&
+                                       is_digit(U(t[e + 1])))))
+        return 0;
+    return 1;
+}
+
+/* +CC ...: the match starts at the '+'. */
+static size_t chk_phone_plus(const char *t, size_t n, size_t e, seam_scan__hit *out)
+{
+    size_t s = back(t, e, 32, is_phone_char);
+    if (s == 0 || t[s - 1] != '+')
+        return 0;
+    s--;
+    if (!phone_edges(t, n, s, e))
+        return 0;
+    return one(out, s, e, seam_scan__phone(t + s, e - s) ? SEAM_SCAN__ACCEPT : SEAM_SCAN__REJECT);
+}
+
+/* (NPA) NXX-XXXX: 14 or 13 characters. */
+static size_t chk_phone_paren(const char *t, size_t n, size_t e, seam_scan__hit *out)
+{
+    size_t s = e >= 14 && t[e - 14] == '(' ? e - 14 : e - 13;
+    if (!phone_edges(t, n, s, e))
+        return 0;
+    return one(out, s, e, seam_scan__phone(t + s, e - s) ? SEAM_SCAN__ACCEPT : SEAM_SCAN__REJECT);
+}
+
+static int is_dotted(int c)
+{
+    return is_digit(c) || c == '.';
+}
+
+static size_t chk_ipv4(const char *t, size_t n, size_t e, seam_scan__hit *out)
+{
+    size_t s = back(t, e, 16, is_dotted);
     /* Part of a longer dotted number (an OID, a five-part version). */
-    if (*s >= 2 && t[*s - 1] == '.' && is_digit((unsigned char)t[*s - 2]))
-        return SEAM_SCAN__REJECT;
-    if (*e + 1 < n && t[*e] == '.' && is_digit((unsigned char)t[*e + 1]))
-        return SEAM_SCAN__REJECT;
-    if (!seam_scan__ipv4(t + *s, *e - *s))
-        return SEAM_SCAN__REJECT;
-    /* "This network", loopback, multicast and reserved addresses (and
-     * 255.255.255.x masks) identify no host. */
+    if (s < e && t[s] == '.')
+        return 0;
+    if (s > 0 && is_word(U(t[s - 1])))
+        return 0;
+    if (e + 1 < n && t[e] == '.' && is_digit(U(t[e + 1])))
+        return 0;
+    if (!seam_scan__ipv4(t + s, e - s))
+        return 0;
     /* [23.2.1.1] and 1.3.0.1-beta are references and versions. */
-    if ((*s > 0 && (t[*s - 1] == '[' || t[*s - 1] == '-')) || (*e < n && t[*e] == ']'))
-        return SEAM_SCAN__REJECT;
-    if (*e + 1 < n && (t[*e] == '-' || t[*e] == '+') && is_alnum((unsigned char)t[*e + 1]))
-        return SEAM_SCAN__REJECT;
+    if ((s > 0 && (t[s - 1] == '[' || t[s - 1] == '-')) || (e < n && t[e] == ']'))
+        return 0;
+    if (e + 1 < n && (t[e] == '-' || t[e] == '+') && is_alnum(U(t[e + 1])))
+        return 0;
     int o[4] = {0, 0, 0, 0}, k = 0;
-    for (size_t i = *s; i < *e && k < 4; i++) {
+    for (size_t i = s; i < e && k < 4; i++) {
         if (t[i] == '.')
             k++;
         else
@@ -321,37 +554,37 @@ static seam_scan__verdict chk_ipv4(const char *t, size_t n, size_t *s, size_t *e
     /* "This network", loopback, multicast and reserved addresses (and
      * 255.255.255.x masks) identify no host. */
     if (o[0] == 0 || o[0] == 127 || o[0] >= 224)
-        return SEAM_SCAN__REJECT;
+        return 0;
     /* Four small numbers are more often a section (22.2.1.5), an OID arc
      * (2.5.29.16) or a version than an address, outside the private ranges
      * where such addresses are common: they need a word such as "IP",
      * "host" or "from" nearby. */
-    bool private = o[0] == 10 || (o[0] == 192 && o[1] == 168) ||
-                   (o[0] == 172 && o[1] >= 16 && o[1] < 32);
+    bool private =
+        o[0] == 10 || (o[0] == 192 && o[1] == 168) || (o[0] == 172 && o[1] >= 16 && o[1] < 32);
     if (!private && o[0] < 32 && o[1] < 32 && o[2] < 32 && o[3] < 32)
-        return SEAM_SCAN__ACCEPT_WEAK;
-    return SEAM_SCAN__ACCEPT;
+        return one(out, s, e, SEAM_SCAN__ACCEPT_WEAK);
+    return one(out, s, e, SEAM_SCAN__ACCEPT);
 }
 
-static int is_hex_or_colon(int c)
+static int is_hex_colon(int c)
 {
-    return is_digit(c) || (lower(c) >= 'a' && lower(c) <= 'f') || c == ':';
+    return is_hex(c) || c == ':';
 }
 
-static seam_scan__verdict chk_ipv6(const char *t, size_t n, size_t *s, size_t *e)
+static size_t chk_ipv6(const char *t, size_t n, size_t e, seam_scan__hit *out)
 {
-    if (*s > 0 && (is_word((unsigned char)t[*s - 1]) || t[*s - 1] == ':' || t[*s - 1] == '.'))
-        return SEAM_SCAN__REJECT;
-    if (*e < n && (is_word((unsigned char)t[*e]) || t[*e] == ':' ||
-                   (t[*e] == '.' && *e + 1 < n && is_digit((unsigned char)t[*e + 1]))))
-        return SEAM_SCAN__REJECT;
-    (void)is_hex_or_colon;
-    if (!seam_scan__ipv6(t + *s, *e - *s))
-        return SEAM_SCAN__REJECT;
+    size_t s = back(t, e, 46, is_hex_colon);
+    if (s > 0 && (is_word(U(t[s - 1])) || t[s - 1] == '.'))
+        return 0;
+    if (e < n &&
+        (is_word(U(t[e])) || t[e] == ':' || (t[e] == '.' && e + 1 < n && is_digit(U(t[e + 1])))))
+        return 0;
+    if (!seam_scan__ipv6(t + s, e - s))
+        return 0;
     /* The unspecified address and loopback identify no host. */
-    if ((*e - *s == 2) || (*e - *s == 3 && t[*s + 2] == '1'))
-        return SEAM_SCAN__REJECT;
-    return SEAM_SCAN__ACCEPT;
+    if (e - s == 2 || (e - s == 3 && t[s + 2] == '1'))
+        return 0;
+    return one(out, s, e, SEAM_SCAN__ACCEPT);
 }
 
 /* ---- credentials -------------------------------------------------------- */
@@ -364,77 +597,108 @@ static int random_enough(const char *p, size_t n, double bits)
     return !seam_scan__placeholder(p, n) && seam_scan__entropy(p, n) >= bits;
 }
 
-static seam_scan__verdict chk_aws(const char *t, size_t n, size_t *s, size_t *e)
+static size_t chk_aws(const char *t, size_t n, size_t e, seam_scan__hit *out)
 {
+    size_t s = e - 20;
     /* AWS's documentation key is AKIAIOSFODNN7EXAMPLE; every sample key
      * in their docs ends in EXAMPLE. */
-    if (*e - *s >= 7 && !memcmp(t + *e - 7, "EXAMPLE", 7))
-        return SEAM_SCAN__REJECT;
-    return random_enough(t + *s + 4, *e - *s - 4, 2.5) ? SEAM_SCAN__CONFIRM : SEAM_SCAN__REJECT;
+    if (!memcmp(t + e - 7, "EXAMPLE", 7))
+        return 0;
+    return one(out, s, e,
+               random_enough(t + s + 4, 16, 2.5) ? SEAM_SCAN__CONFIRM : SEAM_SCAN__REJECT);
 }
 
-/* Tokens whose pattern covers a fixed prefix and a fixed-length body:
- * ghp_..., github_pat_..., npm_..., hf_.... */
-static seam_scan__verdict chk_fixed_token(const char *t, size_t n, size_t *s, size_t *e)
+/* Tokens of a fixed length after a fixed prefix: ghp_..., github_pat_...,
+ * hf_..., npm_... The width is the match's. */
+static size_t fixed_token(const char *t, size_t e, size_t width, size_t prefix, seam_scan__hit *out)
 {
-    const char *us = memchr(t + *s, '_', *e - *s);
-    size_t off = us ? (size_t)(us - (t + *s)) + 1 : 0;
-    if (*e - *s > 11 && !memcmp(t + *s, "github_pat_", 11))
-        off = 11;
-    return random_enough(t + *s + off, *e - *s - off, 3.0) ? SEAM_SCAN__CONFIRM
-                                                            : SEAM_SCAN__REJECT;
+    size_t s = e - width;
+    return one(out, s, e,
+               random_enough(t + s + prefix, width - prefix, 3.0) ? SEAM_SCAN__CONFIRM
+                                                                  : SEAM_SCAN__REJECT);
 }
 
-/* GitLab tokens: glpat-, gldt-, glrt-, ... followed by 20 or more
- * base64url characters. */
-static seam_scan__verdict chk_gitlab(const char *t, size_t n, size_t *s, size_t *e)
+static size_t chk_github(const char *t, size_t n, size_t e, seam_scan__hit *out)
 {
-    *e = extend(t, n, *e, is_b64url);
-    const char *dash = memchr(t + *s, '-', *e - *s);
-    if (!dash)
-        return SEAM_SCAN__REJECT;
-    size_t off = (size_t)(dash - (t + *s)) + 1;
-    if (*e - *s - off < 20 || *e - *s - off > 64)
-        return SEAM_SCAN__REJECT;
-    return random_enough(t + *s + off, *e - *s - off, 3.0) ? SEAM_SCAN__CONFIRM
-                                                            : SEAM_SCAN__REJECT;
+    return fixed_token(t, e, 40, 4, out);
+}
+
+static size_t chk_github_pat(const char *t, size_t n, size_t e, seam_scan__hit *out)
+{
+    return fixed_token(t, e, 93, 11, out);
+}
+
+static size_t chk_huggingface(const char *t, size_t n, size_t e, seam_scan__hit *out)
+{
+    return fixed_token(t, e, 37, 3, out);
+}
+
+static size_t chk_npm(const char *t, size_t n, size_t e, seam_scan__hit *out)
+{
+    return fixed_token(t, e, 40, 4, out);
+}
+
+/* GitLab tokens: glpat-, gldt-, glrt-, ... and 20 or more base64url
+ * characters (the match ends after the first 20). */
+static size_t chk_gitlab(const char *t, size_t n, size_t e, seam_scan__hit *out)
+{
+    size_t dash = e - 21, s = back(t, dash, 8, is_alnum);
+    e = extend(t, n, e, is_b64url);
+    if (e - dash - 1 > 64)
+        return 0;
+    return one(out, s, e,
+               random_enough(t + dash + 1, e - dash - 1, 3.0) ? SEAM_SCAN__CONFIRM
+                                                              : SEAM_SCAN__REJECT);
 }
 
 /* The base64 of "OpenAI", which OpenAI embeds in every key it issues. */
 #define OPENAI_MARKER "T3BlbkFJ"
 
-static seam_scan__verdict chk_openai(const char *t, size_t n, size_t *s, size_t *e)
+/* sk-proj-/sk-svcacct-/sk-admin- ... T3BlbkFJ ...: the match ends at the
+ * marker; the key runs on over base64url characters. */
+static size_t chk_openai(const char *t, size_t n, size_t e, seam_scan__hit *out)
 {
-    *e = extend(t, n, *e, is_b64url);
-    const char *v = t + *s;
-    size_t len = *e - *s;
-    const char *m = NULL;
-    for (size_t i = 0; i + 8 <= len; i++)
-        if (!memcmp(v + i, OPENAI_MARKER, 8))
-            m = v + i;
-    if (!m || (size_t)(v + len - (m + 8)) < 16 || len < 40)
-        return SEAM_SCAN__REJECT;
-    return random_enough(v + 3, len - 3, 3.5) ? SEAM_SCAN__CONFIRM : SEAM_SCAN__REJECT;
+    size_t s = back(t, e, 400, is_b64url);
+    /* The token starts at its prefix (a body may contain "sk-" by chance,
+     * never at its start). */
+    if (!starts_ci(t + s, e - s, "sk-") || (s > 0 && is_word(U(t[s - 1]))))
+        return 0;
+    size_t end = extend(t, n, e, is_b64url);
+    if (end - e < 16 || end - s < 40)
+        return 0;
+    return one(out, s, end,
+               random_enough(t + s + 3, end - s - 3, 3.5) ? SEAM_SCAN__CONFIRM : SEAM_SCAN__REJECT);
 }
 
-static seam_scan__verdict chk_anthropic(const char *t, size_t n, size_t *s, size_t *e)
+/* Legacy keys: sk- + 20 + T3BlbkFJ + 20, 51 characters. */
+static size_t chk_openai_legacy(const char *t, size_t n, size_t e, seam_scan__hit *out)
 {
-    *e = extend(t, n, *e, is_b64url);
-    const char *v = t + *s;
-    size_t len = *e - *s;
+    size_t s = e - 51;
+    return one(out, s, e,
+               random_enough(t + s + 3, 48, 3.5) ? SEAM_SCAN__CONFIRM : SEAM_SCAN__REJECT);
+}
+
+static size_t chk_anthropic(const char *t, size_t n, size_t e, seam_scan__hit *out)
+{
+    size_t s = back(t, e, 40, is_b64url);
+    if (!starts_ci(t + s, e - s, "sk-ant-") || (s > 0 && is_word(U(t[s - 1]))))
+        return 0;
+    e = extend(t, n, e, is_b64url);
     /* sk-ant-api03- (13) or sk-ant-admin01- (15), 93 characters, "AA". */
-    size_t pre = v[7] == 'a' && v[8] == 'd' ? 15 : 13;
-    if (len < pre + 80 || len > pre + 110 || memcmp(v + len - 2, "AA", 2) != 0)
-        return SEAM_SCAN__REJECT;
-    return random_enough(v + pre, len - pre, 3.5) ? SEAM_SCAN__CONFIRM : SEAM_SCAN__REJECT;
+    size_t pre = t[s + 7] == 'a' && t[s + 8] == 'd' ? 15 : 13, len = e - s;
+    if (len < pre + 80 || len > pre + 110 || memcmp(t + e - 2, "AA", 2) != 0)
+        return 0;
+    return one(out, s, e,
+               random_enough(t + s + pre, len - pre, 3.5) ? SEAM_SCAN__CONFIRM : SEAM_SCAN__REJECT);
 }
 
-static seam_scan__verdict chk_google(const char *t, size_t n, size_t *s, size_t *e)
+static size_t chk_google(const char *t, size_t n, size_t e, seam_scan__hit *out)
 {
-    *e = extend(t, n, *e, is_b64url);
-    if (*e - *s != 39)
-        return SEAM_SCAN__REJECT;
-    return random_enough(t + *s + 4, 35, 3.0) ? SEAM_SCAN__CONFIRM : SEAM_SCAN__REJECT;
+    size_t s = e - 39;
+    if (extend(t, n, e, is_b64url) != e)
+        return 0;
+    return one(out, s, e,
+               random_enough(t + s + 4, 35, 3.0) ? SEAM_SCAN__CONFIRM : SEAM_SCAN__REJECT);
 }
 
 static int is_slack(int c)
@@ -442,52 +706,78 @@ static int is_slack(int c)
     return is_alnum(c) || c == '-';
 }
 
-static seam_scan__verdict chk_slack(const char *t, size_t n, size_t *s, size_t *e)
+/* xoxb-<team>-<bot>-<secret>, xapp-1-...: at least three groups after the
+ * type and a secret part that looks random. */
+static size_t chk_slack(const char *t, size_t n, size_t e, seam_scan__hit *out)
 {
-    *e = extend(t, n, *e, is_slack);
-    while (*e > *s && t[*e - 1] == '-')
-        (*e)--;
-    const char *v = t + *s;
-    size_t len = *e - *s, groups = 0, last = 0;
-    for (size_t i = 0; i < len; i++)
-        if (v[i] == '-') {
+    size_t s = back(t, e, 64, is_slack);
+    while (s < e &&
+           !(t[s] == 'x' && (starts_ci(t + s, e - s, "xox") || starts_ci(t + s, e - s, "xapp"))))
+        s++;
+    if (s == e || (s > 0 && is_word(U(t[s - 1]))))
+        return 0;
+    e = extend(t, n, e, is_slack);
+    while (e > s && t[e - 1] == '-')
+        e--;
+    size_t groups = 0, last = 0;
+    for (size_t i = s; i < e; i++)
+        if (t[i] == '-') {
             groups++;
             last = i + 1;
         }
-    /* xoxb-<team>-<bot>-<secret>: at least three groups after the type and
-     * a secret part that looks random. */
-    if (groups < 3 || len < 40 || len - last < 8)
-        return SEAM_SCAN__REJECT;
-    return random_enough(v + last, len - last, 2.5) ? SEAM_SCAN__CONFIRM : SEAM_SCAN__REJECT;
+    if (groups < 3 || e - s < 40 || e - last < 8)
+        return 0;
+    return one(out, s, e,
+               random_enough(t + last, e - last, 2.5) ? SEAM_SCAN__CONFIRM : SEAM_SCAN__REJECT);
 }
 
-static seam_scan__verdict chk_confirm(const char *t, size_t n, size_t *s, size_t *e)
+/* hooks.slack.com/services/T.../B.../...: the URL from its scheme. */
+static size_t chk_slack_hook(const char *t, size_t n, size_t e, seam_scan__hit *out)
 {
-    return SEAM_SCAN__CONFIRM;
+    size_t s = e - 6;
+    while (s > 0 && e - s < 96 && memcmp(t + s, "hooks.", 6) != 0)
+        s--;
+    if (s >= 8 && !memcmp(t + s - 8, "https://", 8))
+        s -= 8;
+    else if (s >= 7 && !memcmp(t + s - 7, "http://", 7))
+        s -= 7;
+    return one(out, s, e, SEAM_SCAN__CONFIRM);
 }
 
-static seam_scan__verdict chk_stripe(const char *t, size_t n, size_t *s, size_t *e)
+static size_t chk_stripe(const char *t, size_t n, size_t e, seam_scan__hit *out)
 {
-    const char *v = t + *s;
-    size_t len = *e - *s;
+    size_t s = back(t, e, 300, is_word);
     /* Stripe's documentation keys, printed in every quick start. */
     static const char *const docs[] = {"sk_test_4eC39HqLyjWDarjtT1zdp7dc",
                                        "sk_test_BQokikJOvBiI2HlWgH4olfQ2", NULL};
     for (const char *const *d = docs; *d; d++)
-        if (strlen(*d) == len && !memcmp(*d, v, len))
-            return SEAM_SCAN__REJECT;
-    const char *body = memchr(v + 3, '_', len - 3);
-    if (!body)
-        return SEAM_SCAN__REJECT;
-    body++;
-    size_t blen = (size_t)(v + len - body);
-    return random_enough(body, blen, 3.0) ? SEAM_SCAN__CONFIRM : SEAM_SCAN__REJECT;
+        if (strlen(*d) == e - s && !memcmp(*d, t + s, e - s))
+            return 0;
+    const char *us = memchr(t + s + 3, '_', e - s - 3);
+    const char *body = us ? us + 1 : t + s + 6;
+    if (t[s + 2] != '_' && memcmp(t + s, "whsec_", 6) != 0)
+        return 0;
+    return one(out, s, e,
+               random_enough(body, (size_t)(t + e - body), 3.0) ? SEAM_SCAN__CONFIRM
+                                                                : SEAM_SCAN__REJECT);
 }
 
-static seam_scan__verdict chk_jwt(const char *t, size_t n, size_t *s, size_t *e)
+static int is_jwt_char(int c)
 {
-    *e = extend(t, n, *e, is_b64url);
-    return seam_scan__jwt(t + *s, *e - *s) ? SEAM_SCAN__CONFIRM : SEAM_SCAN__REJECT;
+    return is_b64url(c) || c == '.';
+}
+
+/* eyJ...eyJ....: the match ends at the second dot; the signature (possibly
+ * empty, for alg "none") follows. */
+static size_t chk_jwt(const char *t, size_t n, size_t e, seam_scan__hit *out)
+{
+    size_t s = back(t, e, 8192, is_jwt_char);
+    while (s + 3 <= e && memcmp(t + s, "eyJ", 3) != 0)
+        s++;
+    if (s + 3 > e || (s > 0 && is_word(U(t[s - 1]))))
+        return 0;
+    e = extend(t, n, e, is_b64url);
+    return one(out, s, e, seam_scan__jwt(t + s, e - s) ? SEAM_SCAN__CONFIRM : SEAM_SCAN__REJECT);
 }
 
 static int is_b64_body(int c)
@@ -499,12 +789,17 @@ static int is_b64_body(int c)
  * The body is base64 lines, possibly after RFC 1421 headers (Proc-Type,
  * DEK-Info). Without its END line (a key cut off when pasted) the block
  * still counts, up to its last base64 line, at a lower score. */
-static seam_scan__verdict chk_pem(const char *t, size_t n, size_t *s, size_t *e)
+static size_t chk_pem(const char *t, size_t n, size_t e, seam_scan__hit *out)
 {
-    const char *label = t + *s + 11; /* after "-----BEGIN " */
-    size_t llen = *e - *s - 11 - 5;
-    size_t i = *e, b64 = 0, last_body = 0;
-    const size_t limit = *e + 65536 < n ? *e + 65536 : n;
+    size_t s = e - 16;
+    while (s > 0 && e - s < 80 && memcmp(t + s, "-----BEGIN ", 11) != 0)
+        s--;
+    if (memcmp(t + s, "-----BEGIN ", 11) != 0)
+        return 0;
+    const char *label = t + s + 11; /* after "-----BEGIN " */
+    size_t llen = e - s - 11 - 5;
+    size_t i = e, b64 = 0, last_body = 0;
+    const size_t limit = e + 65536 < n ? e + 65536 : n;
     while (i < limit) {
         /* One line. */
         size_t ls = i;
@@ -521,11 +816,10 @@ static seam_scan__verdict chk_pem(const char *t, size_t n, size_t *s, size_t *e)
             continue;
         if (le - ls >= 9 + llen + 5 && !memcmp(t + ls, "-----END ", 9)) {
             if (memcmp(t + ls + 9, label, llen) != 0 || memcmp(t + ls + 9 + llen, "-----", 5))
-                return SEAM_SCAN__REJECT;
+                return 0;
             if (b64 < 64)
-                return SEAM_SCAN__REJECT;
-            *e = ls + 9 + llen + 5;
-            return SEAM_SCAN__CONFIRM;
+                return 0;
+            return one(out, s, ls + 9 + llen + 5, SEAM_SCAN__CONFIRM);
         }
         size_t k = ls;
         while (k < le && is_b64_body((unsigned char)t[k]))
@@ -536,16 +830,15 @@ static seam_scan__verdict chk_pem(const char *t, size_t n, size_t *s, size_t *e)
             continue;
         }
         /* Encapsulated headers, only before the body starts. */
-        if (b64 == 0 && (starts_ci(t + ls, le - ls, "proc-type:") ||
-                         starts_ci(t + ls, le - ls, "dek-info:") ||
-                         starts_ci(t + ls, le - ls, "comment:")))
+        if (b64 == 0 &&
+            (starts_ci(t + ls, le - ls, "proc-type:") || starts_ci(t + ls, le - ls, "dek-info:") ||
+             starts_ci(t + ls, le - ls, "comment:")))
             continue;
         break;
     }
     if (b64 < 128)
-        return SEAM_SCAN__REJECT;
-    *e = last_body;
-    return SEAM_SCAN__ACCEPT;
+        return 0;
+    return one(out, s, last_body, SEAM_SCAN__ACCEPT);
 }
 
 /* ---- label-anchored values ---------------------------------------------- */
@@ -574,34 +867,28 @@ static size_t skip_label_sep(const char *t, size_t n, size_t i)
     return i;
 }
 
-static seam_scan__verdict chk_mrn(const char *t, size_t n, size_t *s, size_t *e)
+static size_t chk_mrn(const char *t, size_t n, size_t e, seam_scan__hit *out)
 {
-    size_t i = skip_label_sep(t, n, *e), j = i, digits = 0;
-    while (j < n && (is_alnum((unsigned char)t[j]) || t[j] == '-')) {
-        digits += is_digit((unsigned char)t[j]);
+    size_t i = skip_label_sep(t, n, e), j = i, digits = 0;
+    while (j < n && (is_alnum(U(t[j])) || t[j] == '-')) {
+        digits += is_digit(U(t[j]));
         j++;
     }
     while (j > i && t[j - 1] == '-')
         j--;
     if (j - i < 6 || j - i > 15 || digits < 5 || t[i] == '-')
-        return SEAM_SCAN__REJECT;
-    if (j < n && (t[j] == '_' || ((t[j] == '.' || t[j] == '/') && j + 1 < n &&
-                                  is_alnum((unsigned char)t[j + 1]))))
-        return SEAM_SCAN__REJECT;
-    *s = i;
-    *e = j;
-    return SEAM_SCAN__ACCEPT;
+        return 0;
+    if (j < n &&
+        (t[j] == '_' || ((t[j] == '.' || t[j] == '/') && j + 1 < n && is_alnum(U(t[j + 1])))))
+        return 0;
+    return one(out, i, j, SEAM_SCAN__ACCEPT);
 }
 
-static seam_scan__verdict chk_dob(const char *t, size_t n, size_t *s, size_t *e)
+static size_t chk_dob(const char *t, size_t n, size_t e, seam_scan__hit *out)
 {
-    size_t i = skip_label_sep(t, n, *e);
+    size_t i = skip_label_sep(t, n, e);
     size_t len = seam_scan__date(t + i, n - i);
-    if (len == 0)
-        return SEAM_SCAN__REJECT;
-    *s = i;
-    *e = i + len;
-    return SEAM_SCAN__ACCEPT;
+    return len ? one(out, i, i + len, SEAM_SCAN__ACCEPT) : 0;
 }
 
 /* a.b, self.x_1, os.environ: identifiers joined by dots. */
@@ -658,13 +945,13 @@ static int wordy(const char *p, size_t n)
  * placeholder or template, not code, with digits or symbols, and random
  * enough (3.5 bits per character from 12 characters on, as gitleaks'
  * generic rule; shorter values need nearly all-distinct characters). */
-static seam_scan__verdict secret_value(const char *t, size_t n, size_t i, size_t *s, size_t *e)
+static size_t secret_value(const char *t, size_t n, size_t i, seam_scan__hit *out)
 {
     size_t vs, ve;
     bool quoted = false;
     /* A scope operator (node::credentials::x), not an assignment. */
     if (i > 0 && t[i - 1] == ':' && ((i < n && t[i] == ':') || (i > 1 && t[i - 2] == ':')))
-        return SEAM_SCAN__REJECT;
+        return 0;
     while (i < n && (t[i] == ' ' || t[i] == '\t'))
         i++;
     while (i < n && (t[i] == '=' || t[i] == '>'))
@@ -672,7 +959,7 @@ static seam_scan__verdict secret_value(const char *t, size_t n, size_t i, size_t
     while (i < n && (t[i] == ' ' || t[i] == '\t'))
         i++;
     if (i >= n)
-        return SEAM_SCAN__REJECT;
+        return 0;
     if (t[i] == '"' || t[i] == '\'' || t[i] == '`') {
         char q = t[i];
         vs = ++i;
@@ -682,7 +969,7 @@ static seam_scan__verdict secret_value(const char *t, size_t n, size_t i, size_t
             i++;
         }
         if (i >= n || t[i] != q)
-            return SEAM_SCAN__REJECT;
+            return 0;
         ve = i;
         quoted = true;
     } else {
@@ -697,23 +984,24 @@ static seam_scan__verdict secret_value(const char *t, size_t n, size_t i, size_t
             ve--;
         for (size_t k = vs; k < ve; k++)
             if (strchr("()[]{}<>", t[k]))
-                return SEAM_SCAN__REJECT;
+                return 0;
         if (dotted_identifiers(t + vs, ve - vs))
-            return SEAM_SCAN__REJECT;
+            return 0;
     }
     if (!quoted && wordy(t + vs, ve - vs))
-        return SEAM_SCAN__REJECT;
+        return 0;
     size_t len = ve - vs;
     if (len < 8 || len > 256)
-        return SEAM_SCAN__REJECT;
+        return 0;
     const char *v = t + vs;
     if (seam_scan__placeholder(v, len) || seam_scan__code_like(v, len))
-        return SEAM_SCAN__REJECT;
-    static const char *const stop[] = {"true", "false", "null", "none", "nil", "undefined",
-                                       "required", "optional", "string", "boolean", NULL};
+        return 0;
+    static const char *const stop[] = {"true",   "false",     "null",     "none",
+                                       "nil",    "undefined", "required", "optional",
+                                       "string", "boolean",   NULL};
     for (const char *const *w = stop; *w; w++)
         if (strlen(*w) == len && starts_ci(v, len, *w))
-            return SEAM_SCAN__REJECT;
+            return 0;
     int classes = 0, lo = 0, up = 0, dg = 0, sy = 0;
     for (size_t k = 0; k < len; k++) {
         int c = (unsigned char)v[k];
@@ -728,7 +1016,7 @@ static seam_scan__verdict secret_value(const char *t, size_t n, size_t i, size_t
     }
     classes = lo + up + dg + sy;
     if (!dg && !sy)
-        return SEAM_SCAN__REJECT;
+        return 0;
     /* A random string of n characters has at most log2(n) bits per
      * character, and in practice about 0.2-0.5 less: the floor follows the
      * length up to gitleaks' 3.5. */
@@ -736,197 +1024,210 @@ static seam_scan__verdict secret_value(const char *t, size_t n, size_t i, size_t
     if (floor > 3.5)
         floor = 3.5;
     if (classes < 2 || h < floor || (len < 12 && classes < 3))
-        return SEAM_SCAN__REJECT;
-    *s = vs;
-    *e = ve;
-    return SEAM_SCAN__ACCEPT;
+        return 0;
+    return one(out, vs, ve, SEAM_SCAN__ACCEPT);
 }
 
-static seam_scan__verdict chk_secret_kv(const char *t, size_t n, size_t *s, size_t *e)
+/* keyword (any case, anywhere in a name: DB_PASSWORD, apiKey, "token"),
+ * up to 24 more name characters, an optional closing quote, then = : => or
+ * := and the value. */
+static size_t chk_secret_kv(const char *t, size_t n, size_t e, seam_scan__hit *out)
 {
-    return secret_value(t, n, *e, s, e);
+    size_t i = e, lim = e + 24 < n ? e + 24 : n;
+    while (i < lim && (is_word(U(t[i])) || t[i] == '.' || t[i] == '-'))
+        i++;
+    if (i < n && (t[i] == '"' || t[i] == '\''))
+        i++;
+    while (i < n && (t[i] == ' ' || t[i] == '\t'))
+        i++;
+    if (i >= n || (t[i] != '=' && t[i] != ':'))
+        return 0;
+    /* A scope operator (node::credentials::x), not an assignment. */
+    if (t[i] == ':' && ((i + 1 < n && t[i + 1] == ':') || (i > 0 && t[i - 1] == ':')))
+        return 0;
+    /* A comparison (token == x, password != y). */
+    if (t[i] == '=' && i + 1 < n && t[i + 1] == '=')
+        return 0;
+    return secret_value(t, n, i + 1, out);
 }
 
 /* Authorization: Bearer <token>. */
-static seam_scan__verdict chk_bearer(const char *t, size_t n, size_t *s, size_t *e)
+static size_t chk_bearer(const char *t, size_t n, size_t e, seam_scan__hit *out)
 {
-    size_t i = *e, j;
+    size_t i = e, j;
     while (i < n && (t[i] == ' ' || t[i] == '\t'))
         i++;
     j = i;
-    while (j < n && (is_alnum((unsigned char)t[j]) || strchr("-._~+/=", t[j]) != NULL) && t[j])
+    while (j < n && t[j] && (is_alnum(U(t[j])) || strchr("-._~+/=", t[j])))
         j++;
     if (j - i < 16 || j - i > 2048)
-        return SEAM_SCAN__REJECT;
+        return 0;
     if (seam_scan__placeholder(t + i, j - i) || seam_scan__entropy(t + i, j - i) < 3.0)
-        return SEAM_SCAN__REJECT;
+        return 0;
     int dg = 0;
     for (size_t k = i; k < j; k++)
-        dg |= is_digit((unsigned char)t[k]);
-    if (!dg)
-        return SEAM_SCAN__REJECT;
-    *s = i;
-    *e = j;
-    return SEAM_SCAN__ACCEPT;
+        dg |= is_digit(U(t[k]));
+    return dg ? one(out, i, j, SEAM_SCAN__ACCEPT) : 0;
 }
 
-/* scheme://user:PASSWORD@host: the password part. */
-static seam_scan__verdict chk_url_password(const char *t, size_t n, size_t *s, size_t *e)
+static int is_userinfo(int c)
 {
-    size_t i = *e, j = i;
-    while (j < n && j - i < 128 && (unsigned char)t[j] > ' ' && t[j] != '@' && t[j] != '/' &&
-           t[j] != '"' && t[j] != '\'')
+    return is_alnum(c) || (c && strchr("._~%!$&*+;=-", c));
+}
+
+/* scheme://user:PASSWORD@host: the password part. The match is "://". */
+static size_t chk_url_password(const char *t, size_t n, size_t e, seam_scan__hit *out)
+{
+    if (e < 4 || !is_alnum(U(t[e - 4])))
+        return 0;
+    size_t u = extend(t, n, e, is_userinfo);
+    if (u == e || u - e > 64 || u >= n || t[u] != ':')
+        return 0;
+    size_t i = u + 1, j = i;
+    while (j < n && j - i < 128 && U(t[j]) > ' ' && t[j] != '@' && t[j] != '/' && t[j] != '"' &&
+           t[j] != '\'')
         j++;
     if (j >= n || t[j] != '@' || j - i < 6)
-        return SEAM_SCAN__REJECT;
+        return 0;
     if (seam_scan__placeholder(t + i, j - i) || seam_scan__code_like(t + i, j - i) ||
         memchr(t + i, '%', j - i))
-        return SEAM_SCAN__REJECT;
+        return 0;
     double floor = log2((double)(j - i)) - 1.2;
     if (seam_scan__entropy(t + i, j - i) < (floor > 3.0 ? 3.0 : floor))
-        return SEAM_SCAN__REJECT;
+        return 0;
     /* The host must follow. */
-    if (j + 1 >= n || !is_alnum((unsigned char)t[j + 1]))
-        return SEAM_SCAN__REJECT;
-    *s = i;
-    *e = j;
-    return SEAM_SCAN__ACCEPT;
+    if (j + 1 >= n || !is_alnum(U(t[j + 1])))
+        return 0;
+    return one(out, i, j, SEAM_SCAN__ACCEPT);
 }
 
 /* ---- context words ------------------------------------------------------ */
 
-static const char *const ctx_ssn[] = {"ssn", "social security", "ss#", "ss #", "social sec",
-                                      "soc sec", NULL};
-static const char *const ctx_aba[] = {"routing", "aba", "ach", "rtn", "transit number",
-                                      "fedwire", "wire", NULL};
-static const char *const ctx_npi[] = {"npi", "national provider", "provider id",
-                                      "provider number", "prescriber", NULL};
-static const char *const ctx_dea[] = {"dea", NULL};
-static const char *const ctx_nhs[] = {"nhs", "national health", "health service", NULL};
-static const char *const ctx_phone[] = {"call",   "phone", "tel",      "telephone", "mobile",
-                                        "cell",   "fax",   "contact",  "reach",     "text",
-                                        "sms",    "whatsapp", "dial",  "ring",      "ph",
-                                        "mob",    "landline", NULL};
-static const char *const ctx_ip[] = {"ip",     "ipv4",    "ipv6",  "address", "addr",    "host",
-                                     "server", "from",    "client", "gateway", "dns",    "subnet",
-                                     "route",  "ping",    "connect", "proxy",  "inet",   "peer",
-                                     "remote", "source",  "destination", NULL};
-static const char *const neg_ip[] = {"version", "ver",     "v",      "v8",      "release", "build",
-                                     "firmware", "section", "chapter", "clause", "spec",   "rfc",
-                                     "iso",     "table",   "figure",  "fig",    "para",   "rev",
-                                     "revision", "oid",    "sdk",     "kernel", "upgrade", "update",
-                                     "bump",    "§",       NULL};
+static const char *const ctx_ssn[] = {"ssn",        "social security", "ss#", "ss #",
+                                      "social sec", "soc sec",         NULL};
+static const char *const ctx_phone[] = {
+    "call", "phone", "tel",      "telephone", "mobile", "cell", "fax", "contact",  "reach",
+    "text", "sms",   "whatsapp", "dial",      "ring",   "ph",   "mob", "landline", NULL};
+static const char *const ctx_ip[] = {"ip",     "ipv4",   "ipv6",        "address", "addr", "host",
+                                     "server", "from",   "client",      "gateway", "dns",  "subnet",
+                                     "route",  "ping",   "connect",     "proxy",   "inet", "peer",
+                                     "remote", "source", "destination", NULL};
+static const char *const neg_ip[] = {
+    "version",  "ver",  "v",   "v8",     "release", "build",  "firmware", "section", "chapter",
+    "clause",   "spec", "rfc", "iso",    "table",   "figure", "fig",      "para",    "rev",
+    "revision", "oid",  "sdk", "kernel", "upgrade", "update", "bump",     "§",       NULL};
 
 /* ---- the table ---------------------------------------------------------- */
 
 #define D "[0-9]"
 
+/* Shared patterns. */
+#define DIGIT_RUN    "\\b" D "{13,19}\\b"
+#define DIGIT_GROUPS "\\b" D "{2,4}(?:[ .-]" D "{2,6}){2,4}\\b"
+
+/* Context words as one caseless pattern each (the lists above, spelled as
+ * alternations; "ss#" ends with a non-word character, hence no final \b
+ * there). */
+#define CTX_SSN "\\b(?:ssn|social security|ss ?#|social sec|soc sec)"
+#define CTX_ABA "\\b(?:routing|aba|ach|rtn|transit number|fedwire|wire)\\b"
+#define CTX_NPI "\\b(?:npi|national provider|provider id|provider number|prescriber)\\b"
+#define CTX_DEA "\\bdea\\b"
+#define CTX_NHS "\\b(?:nhs|national health|health service)\\b"
+#define CTX_PHONE                                                                                  \
+    "\\b(?:call|phone|tel|telephone|mobile|cell|fax|contact|reach|text|sms|whatsapp|dial|ring|ph|" \
+    "mob|landline)\\b"
+
 const seam_scan__detector seam_scan__detectors[] = {
-    /* Payment cards: contiguous, grouped 4-4-4-4(-3) / 4-6-5 / 4-6-4 with
-     * one separator (the checker enforces groupings and separators). */
-    {SEAM_ENT_CREDIT_CARD, "\\b" D "{13,19}\\b", SOM, 1.0f, chk_card, NULL, 0, NULL},
-    {SEAM_ENT_CREDIT_CARD, "\\b" D "{4}(?:[ -]" D "{1,6}){2,4}\\b", SOM, 1.0f, chk_card, NULL,
-     0, NULL},
+    /* Payment cards: contiguous, or grouped 4-4-4-4(-3) / 4-6-5 / 4-6-4
+     * with one separator. */
+    {SEAM_ENT_CREDIT_CARD, DIGIT_RUN, 0, 1.0f, chk_card_run, NULL, 0, NULL},
+    {SEAM_ENT_CREDIT_CARD, DIGIT_GROUPS, 0, 1.0f, chk_card_groups, NULL, 0, NULL},
 
     /* IBAN, contiguous or in groups of four. */
-    {SEAM_ENT_IBAN, "\\b[A-Z]{2}" D "{2}[A-Z0-9]{11,30}\\b", SOM, 1.0f, chk_iban, NULL, 0, NULL},
-    {SEAM_ENT_IBAN, "\\b[A-Z]{2}" D "{2}(?: [A-Z0-9]{4}){2,7}(?: [A-Z0-9]{1,3})?\\b", SOM, 1.0f,
-     chk_iban, NULL, 0, NULL},
+    {SEAM_ENT_IBAN, "\\b[A-Z]{2}" D "{2} ?[A-Z0-9]{4}", 0, 1.0f, chk_iban, NULL, 0, NULL},
 
-    /* US SSN: dashed stands on its own; spaced or bare digits need the
-     * word SSN (or social security) nearby. */
-    {SEAM_ENT_US_SSN, "\\b" D "{3}-" D "{2}-" D "{4}\\b", SOM, 0.6f, chk_ssn, ctx_ssn, 0.35f,
-     NULL},
-    {SEAM_ENT_US_SSN, "\\b" D "{3} " D "{2} " D "{4}\\b", SOM, 0.3f, chk_ssn, ctx_ssn, 0.4f,
-     NULL},
-    {SEAM_ENT_US_SSN, "\\b" D "{9}\\b", SOM, 0.2f, chk_ssn, ctx_ssn, 0.4f, NULL},
+    /* US SSN: dashed stands on its own (0.6, 0.95 with its context);
+     * spaced or bare digits only after SSN or social security. */
+    {SEAM_ENT_US_SSN, DIGIT_GROUPS, 0, 0.6f, chk_ssn_dashed, ctx_ssn, 0.35f, NULL},
+    {SEAM_ENT_US_SSN, CTX_SSN, CI, 0.7f, chk_ctx_ssn, NULL, 0, NULL},
 
-    /* Bank, provider and patient identifiers with weak check digits: their
-     * context is required. */
-    {SEAM_ENT_ABA_ROUTING, "\\b" D "{9}\\b", SOM, 0.3f, chk_aba, ctx_aba, 0.4f, NULL},
-    {SEAM_ENT_US_NPI, "\\b[12]" D "{9}\\b", SOM, 0.3f, chk_npi, ctx_npi, 0.4f, NULL},
-    {SEAM_ENT_US_DEA, "\\b[ABFGMPRX][A-Z9]" D "{7}\\b", SOM, 0.3f, chk_dea, ctx_dea, 0.4f, NULL},
-    {SEAM_ENT_UK_NHS, "\\b" D "{3}[ -]?" D "{3}[ -]?" D "{4}\\b", SOM, 0.3f, chk_nhs, ctx_nhs,
-     0.4f, NULL},
+    /* Bank, provider and patient identifiers with weak check digits: only
+     * after their context words. */
+    {SEAM_ENT_ABA_ROUTING, CTX_ABA, CI, 0.7f, chk_ctx_aba, NULL, 0, NULL},
+    {SEAM_ENT_US_NPI, CTX_NPI, CI, 0.7f, chk_ctx_npi, NULL, 0, NULL},
+    {SEAM_ENT_US_DEA, CTX_DEA, CI, 0.7f, chk_ctx_dea, NULL, 0, NULL},
+    {SEAM_ENT_UK_NHS, CTX_NHS, CI, 0.7f, chk_ctx_nhs, NULL, 0, NULL},
 
     /* E-mail addresses; the checker wants a real top-level domain. */
-    {SEAM_ENT_EMAIL,
-     "[A-Za-z0-9_%+-]@[A-Za-z0-9-]+(?:\\.[A-Za-z0-9-]+)*\\.[A-Za-z]{2,24}\\b", 0, 0.9f, chk_email,
-     NULL, 0, NULL},
+    {SEAM_ENT_EMAIL, "[A-Za-z0-9_%+-]@[A-Za-z0-9-]+(?:\\.[A-Za-z0-9-]+)*\\.[A-Za-z]{2,24}\\b", 0,
+     0.9f, chk_email, NULL, 0, NULL},
 
     /* Phone numbers: international with +, (NPA) NXX-XXXX, and bare North
-     * American numbers, which need a word such as "call" or "phone". */
-    {SEAM_ENT_PHONE, "\\+" D "{1,3}(?:[ .-]?\\(" D "{1,5}\\))?(?:[ .-]?" D "{1,8}){1,6}\\b", SOM,
-     0.8f, chk_phone, ctx_phone, 0.2f, NULL},
-    {SEAM_ENT_PHONE, "\\(" D "{3}\\) ?" D "{3}[ .-]" D "{4}\\b", SOM, 0.7f, chk_phone, ctx_phone,
-     0.25f, NULL},
-    {SEAM_ENT_PHONE, "\\b" D "{3}\\." D "{3}\\." D "{4}\\b", SOM, 0.45f, chk_phone, ctx_phone,
-     0.35f, NULL},
-    {SEAM_ENT_PHONE, "\\b" D "{3}-" D "{3}-" D "{4}\\b", SOM, 0.45f, chk_phone, ctx_phone, 0.35f,
-     NULL},
-    {SEAM_ENT_PHONE, "\\b" D "{3} " D "{3} " D "{4}\\b", SOM, 0.3f, chk_phone, ctx_phone, 0.35f,
-     NULL},
-    {SEAM_ENT_PHONE, "\\b[2-9]" D "{9}\\b", SOM, 0.15f, chk_phone, ctx_phone, 0.4f, NULL},
+     * American numbers after a word such as "call" or "phone". */
+    {SEAM_ENT_PHONE, "\\+" D "{1,3}(?:[ .-]?\\(" D "{1,5}\\))?(?:[ .-]?" D "{1,8}){1,6}\\b", 0,
+     0.8f, chk_phone_plus, ctx_phone, 0.2f, NULL},
+    {SEAM_ENT_PHONE, "\\(" D "{3}\\) ?" D "{3}[ .-]" D "{4}\\b", 0, 0.7f, chk_phone_paren,
+     ctx_phone, 0.25f, NULL},
+    {SEAM_ENT_PHONE, CTX_PHONE, CI, 0.8f, chk_ctx_phone, NULL, 0, NULL},
 
-    /* IP addresses, not versions or OIDs. */
-    {SEAM_ENT_IP_ADDRESS, "\\b" D "{1,3}\\." D "{1,3}\\." D "{1,3}\\." D "{1,3}\\b", SOM, 0.8f,
+    /* IP addresses, not versions, sections or OIDs. */
+    {SEAM_ENT_IP_ADDRESS, "\\b" D "{1,3}\\." D "{1,3}\\." D "{1,3}\\." D "{1,3}\\b", 0, 0.8f,
      chk_ipv4, ctx_ip, 0.35f, neg_ip},
-    {SEAM_ENT_IP_ADDRESS, "[0-9A-Fa-f]{0,4}:[0-9A-Fa-f]{0,4}:[0-9A-Fa-f:]{1,37}", SOM, 0.8f,
+    {SEAM_ENT_IP_ADDRESS,
+     "(?:[0-9A-Fa-f]{1,4}:){1,7}:(?:[0-9A-Fa-f]{1,4}(?::[0-9A-Fa-f]{1,4}){0,6})?", 0, 0.8f,
      chk_ipv6, NULL, 0, neg_ip},
+    {SEAM_ENT_IP_ADDRESS, "(?:[0-9A-Fa-f]{1,4}:){7}[0-9A-Fa-f]{1,4}", 0, 0.8f, chk_ipv6, NULL, 0,
+     neg_ip},
 
     /* Private keys (not public keys or certificates). */
-    {SEAM_ENT_PRIVATE_KEY, "-----BEGIN (?:[A-Z0-9]+ ){0,3}PRIVATE KEY(?: BLOCK)?-----", SOM, 0.9f,
+    {SEAM_ENT_PRIVATE_KEY, "-----BEGIN (?:[A-Z0-9]+ ){0,3}PRIVATE KEY(?: BLOCK)?-----", 0, 0.9f,
      chk_pem, NULL, 0, NULL},
 
-    /* Cloud and SaaS credentials. */
-    {SEAM_ENT_AWS_ACCESS_KEY, "\\b(?:AKIA|ASIA|ABIA|ACCA)[A-Z2-7]{16}\\b", SOM, 1.0f, chk_aws, NULL,
+    /* Cloud and SaaS credentials, by their prefixes. */
+    {SEAM_ENT_AWS_ACCESS_KEY, "\\b(?:AKIA|ASIA|ABIA|ACCA)[A-Z2-7]{16}\\b", 0, 1.0f, chk_aws, NULL,
      0, NULL},
-    {SEAM_ENT_GITHUB_TOKEN, "\\bgh[pousr]_[A-Za-z0-9]{36}\\b", SOM, 1.0f, chk_fixed_token, NULL,
-     0, NULL},
-    {SEAM_ENT_GITHUB_TOKEN, "\\bgithub_pat_[A-Za-z0-9_]{82}\\b", SOM, 1.0f, chk_fixed_token, NULL,
-     0, NULL},
-    {SEAM_ENT_GITLAB_TOKEN, "\\bgl(?:pat|dt|rt|ptt|ft|soat|cbt|imt|agent)-[A-Za-z0-9_-]{20}", SOM,
+    {SEAM_ENT_GITHUB_TOKEN, "\\bgh[pousr]_[A-Za-z0-9]{36}\\b", 0, 1.0f, chk_github, NULL, 0, NULL},
+    {SEAM_ENT_GITHUB_TOKEN, "\\bgithub_pat_[A-Za-z0-9_]{82}\\b", 0, 1.0f, chk_github_pat, NULL, 0,
+     NULL},
+    {SEAM_ENT_GITLAB_TOKEN, "\\bgl(?:pat|dt|rt|ptt|ft|soat|cbt|imt|agent)-[A-Za-z0-9_-]{20}", 0,
      1.0f, chk_gitlab, NULL, 0, NULL},
-    {SEAM_ENT_HUGGINGFACE_TOKEN, "\\bhf_[A-Za-z0-9]{34}\\b", SOM, 1.0f, chk_fixed_token, NULL, 0,
+    {SEAM_ENT_HUGGINGFACE_TOKEN, "\\bhf_[A-Za-z0-9]{34}\\b", 0, 1.0f, chk_huggingface, NULL, 0,
      NULL},
-    {SEAM_ENT_NPM_TOKEN, "\\bnpm_[A-Za-z0-9]{36}\\b", SOM, 1.0f, chk_fixed_token, NULL, 0, NULL},
-    {SEAM_ENT_OPENAI_KEY, "\\bsk-(?:proj|svcacct|admin)-[A-Za-z0-9_-]{8,}" OPENAI_MARKER, SOM,
-     1.0f, chk_openai, NULL, 0, NULL},
-    {SEAM_ENT_OPENAI_KEY, "\\bsk-[A-Za-z0-9]{20}" OPENAI_MARKER "[A-Za-z0-9]{20}\\b", SOM, 1.0f,
+    {SEAM_ENT_NPM_TOKEN, "\\bnpm_[A-Za-z0-9]{36}\\b", 0, 1.0f, chk_npm, NULL, 0, NULL},
+    {SEAM_ENT_OPENAI_KEY, "\\bsk-(?:proj|svcacct|admin)-[A-Za-z0-9_-]{8,}" OPENAI_MARKER, 0, 1.0f,
      chk_openai, NULL, 0, NULL},
-    {SEAM_ENT_ANTHROPIC_KEY, "\\bsk-ant-(?:api|admin)" D "{2}-[A-Za-z0-9_-]{20}", SOM, 1.0f,
+    {SEAM_ENT_OPENAI_KEY, "\\bsk-[A-Za-z0-9]{20}" OPENAI_MARKER "[A-Za-z0-9]{20}\\b", 0, 1.0f,
+     chk_openai_legacy, NULL, 0, NULL},
+    {SEAM_ENT_ANTHROPIC_KEY, "\\bsk-ant-(?:api|admin)" D "{2}-[A-Za-z0-9_-]{20}", 0, 1.0f,
      chk_anthropic, NULL, 0, NULL},
-    {SEAM_ENT_GOOGLE_API_KEY, "\\bAIza[A-Za-z0-9_-]{35}", SOM, 1.0f, chk_google, NULL, 0, NULL},
-    {SEAM_ENT_SLACK_TOKEN, "\\bxox[abposre]-" D "{6,}-[A-Za-z0-9]", SOM, 1.0f, chk_slack, NULL, 0,
+    {SEAM_ENT_GOOGLE_API_KEY, "\\bAIza[A-Za-z0-9_-]{35}", 0, 1.0f, chk_google, NULL, 0, NULL},
+    {SEAM_ENT_SLACK_TOKEN, "\\bxox[abposre]-" D "{6,}-[A-Za-z0-9]", 0, 1.0f, chk_slack, NULL, 0,
      NULL},
-    {SEAM_ENT_SLACK_TOKEN, "\\bxapp-" D "-[A-Z0-9]{6,}-", SOM, 1.0f, chk_slack, NULL, 0, NULL},
+    {SEAM_ENT_SLACK_TOKEN, "\\bxapp-" D "-[A-Z0-9]{6,}-", 0, 1.0f, chk_slack, NULL, 0, NULL},
     {SEAM_ENT_SLACK_TOKEN,
-     "(?:https?://)?hooks\\.slack\\.com/services/T[A-Z0-9]{6,12}/B[A-Z0-9]{6,12}/[A-Za-z0-9]{20,32}"
-     "\\b",
-     SOM, 1.0f, chk_confirm, NULL, 0, NULL},
-    {SEAM_ENT_STRIPE_KEY, "\\b(?:[sr]k_(?:live|test)|whsec)_[A-Za-z0-9]{10,}\\b", SOM, 1.0f,
+     "hooks\\.slack\\.com/services/T[A-Z0-9]{6,12}/B[A-Z0-9]{6,12}/[A-Za-z0-9]{20,32}\\b", 0, 1.0f,
+     chk_slack_hook, NULL, 0, NULL},
+    {SEAM_ENT_STRIPE_KEY, "\\b(?:[sr]k_(?:live|test)|whsec)_[A-Za-z0-9]{10,}\\b", 0, 1.0f,
      chk_stripe, NULL, 0, NULL},
-    {SEAM_ENT_JWT, "\\beyJ[A-Za-z0-9_-]{4,}\\.eyJ[A-Za-z0-9_-]{4,}\\.", SOM, 1.0f, chk_jwt, NULL,
-     0, NULL},
+    {SEAM_ENT_JWT, "\\beyJ[A-Za-z0-9_-]{4,}\\.eyJ[A-Za-z0-9_-]{4,}\\.", 0, 1.0f, chk_jwt, NULL, 0,
+     NULL},
 
-    /* Generic secrets: keyword, assignment, value (the value is the span). */
+    /* Generic secrets: keyword, assignment, value (the value is the span);
+     * bearer tokens; passwords in URLs. */
     {SEAM_ENT_GENERIC_SECRET,
      "(?:password|passwd|passphrase|pwd|secret|api[_-]?key|apikey|access[_-]?key|"
-     "auth[_-]?token|access[_-]?token|refresh[_-]?token|private[_-]?key|token|credentials?)"
-     "[A-Za-z0-9_.-]{0,24}[\"']?[ \\t]*(?:=|:|=>)",
+     "auth[_-]?token|access[_-]?token|refresh[_-]?token|private[_-]?key|token|credential)",
      CI, 0.75f, chk_secret_kv, NULL, 0, NULL},
     {SEAM_ENT_GENERIC_SECRET, "\\bbearer[ \\t]+", CI, 0.75f, chk_bearer, NULL, 0, NULL},
-    {SEAM_ENT_GENERIC_SECRET, "\\b[a-z][a-z0-9+.-]{1,20}://[A-Za-z0-9._~%!$&*+;=-]{1,64}:", 0,
-     0.8f, chk_url_password, NULL, 0, NULL},
+    {SEAM_ENT_GENERIC_SECRET, "://", 0, 0.8f, chk_url_password, NULL, 0, NULL},
 
     /* Label-anchored health identifiers. */
     {SEAM_ENT_MRN,
      "\\b(?:mrn|medical record(?: number| no| num)?|patient(?: id| number| no)|"
      "chart(?: number| no)|hospital(?: number| no))\\b",
      CI, 0.85f, chk_mrn, NULL, 0, NULL},
-    {SEAM_ENT_DOB,
-     "\\b(?:dob|d\\.o\\.b|date of birth|birth ?date|birthday|born(?: on)?)\\b", CI, 0.85f,
-     chk_dob, NULL, 0, NULL},
+    {SEAM_ENT_DOB, "\\b(?:dob|d\\.o\\.b|date of birth|birth ?date|birthday|born(?: on)?)\\b", CI,
+     0.85f, chk_dob, NULL, 0, NULL},
 };
 
 const size_t seam_scan__ndetectors = sizeof seam_scan__detectors / sizeof seam_scan__detectors[0];

@@ -85,7 +85,14 @@ size_t seam_scan__lookalike_find(const char *p, size_t n)
     size_t i = 0;
     size_t len;
     while (i < n) {
-        /* Skip ASCII eight bytes at a time. */
+        /* Skip ASCII 32 bytes at a time, then 8. */
+        while (i + 32 <= n) {
+            uint64_t w[4];
+            memcpy(w, s + i, 32);
+            if ((w[0] | w[1] | w[2] | w[3]) & 0x8080808080808080ull)
+                break;
+            i += 32;
+        }
         while (i + 8 <= n) {
             uint64_t w;
             memcpy(&w, s + i, 8);

@@ -3,15 +3,19 @@
  * from the built-in detector table (detectors.c) and the configuration's
  * custom detectors, and one scratch area per worker.
  *
- * A scan runs the database over the text once. Every match is a candidate:
- * its row's checker validates it and fixes its span, context words nearby
- * raise its score, negative words rule it out, and the candidate is kept
- * when its score reaches the configured threshold. Candidates that overlap
- * are then settled: the higher score wins, then the longer span. Custom
- * regular expressions and word lists score 1.0: the operator wrote them.
- * Word lists are compiled as literal patterns (one per word, caseless) into
- * the same database; Vectorscan's literal matcher makes ten thousand words
- * cost about what ten do, and word boundaries are checked on the match.
+ * A scan runs the database over the text once. Every match of a built-in
+ * pattern goes to the rows of the detector table that share the pattern;
+ * each row's checker finds the values in it (validated, with their spans),
+ * context words nearby raise their scores, negative words rule them out,
+ * and a value is kept when its score reaches the configured threshold.
+ * Values that overlap are then settled: the higher score wins, then the
+ * longer span. Custom regular expressions and word lists score 1.0: the
+ * operator wrote them. Built-in patterns are compiled without
+ * start-of-match tracking (their checkers know where values start); custom
+ * expressions, which can be anything, with it. Word lists are compiled as
+ * literal patterns (one per word, caseless) into the same database;
+ * Vectorscan's literal matcher makes ten thousand words cost about what ten
+ * do, and word boundaries are checked on the match.
  *
  * Text that contains Unicode look-alikes (normalize.h) is normalised first
  * and scanned in windows of WIN bytes that overlap by OVERLAP, so a
@@ -48,6 +52,11 @@ typedef struct word_info {
     uint32_t len;
 } word_info;
 
+/* Built-in rows that share a pattern share its expression: at most this
+ * many patterns, and this many rows per pattern. */
+#define MAX_BUILTIN_PATTERNS 64
+#define MAX_ROWS_PER_PATTERN 4
+
 struct seam_scanner {
     hs_database_t *db;
     hs_scratch_t *proto; /* cloned for each worker */
@@ -55,8 +64,13 @@ struct seam_scanner {
     size_t ntypes;
     char **names; /* [ntypes]: built-in names are static, custom ones owned */
     seam_sensitivity *levels;
+    /* Pattern id p < nbuiltin_pat -> the rows of seam_scan__detectors
+     * that examine its matches. */
+    size_t nbuiltin_pat;
+    unsigned char nrows[MAX_BUILTIN_PATTERNS];
+    unsigned char rows[MAX_BUILTIN_PATTERNS][MAX_ROWS_PER_PATTERN];
     size_t ncustom_pat;
-    uint32_t *custom_pat_type; /* pattern id ndetectors + k -> type */
+    uint32_t *custom_pat_type; /* pattern id nbuiltin_pat + k -> type */
     uint32_t word_base;        /* pattern id of the first word */
     size_t nwords;
     word_info *words;
@@ -150,8 +164,8 @@ void seam_scanner_free(seam_scanner *s)
 }
 
 /* Resolves types, names and levels from <d> into <s>. */
-static seam_rc build_types(seam_scanner *s, const seam_detect_conf *d, const char *file,
-                           char *err, size_t errlen)
+static seam_rc build_types(seam_scanner *s, const seam_detect_conf *d, const char *file, char *err,
+                           size_t errlen)
 {
     s->ntypes = SEAM_ENT__BUILTIN_COUNT + d->ncustom;
     s->names = seam_calloc(s->ntypes, sizeof *s->names);
@@ -221,10 +235,10 @@ seam_rc seam_scanner_new(const seam_config *cfg, seam_scanner **out, char *err, 
     if (rc != SEAM_OK)
         goto out;
 
-    size_t nb = seam_scan__ndetectors, total = nb + s->ncustom_pat + s->nwords, litbytes = 0;
+    size_t nb = 0, total = seam_scan__ndetectors + s->ncustom_pat + s->nwords, litbytes = 0;
     if (total > UINT_MAX / 2) {
-        rc = scan_err(err, errlen, SEAM_ERR_CONFIG, "%s: key 'detect.custom': too many words",
-                      file);
+        rc =
+            scan_err(err, errlen, SEAM_ERR_CONFIG, "%s: key 'detect.custom': too many words", file);
         goto out;
     }
     for (size_t i = 0; i < d->ncustom; i++)
@@ -242,11 +256,29 @@ seam_rc seam_scanner_new(const seam_config *cfg, seam_scanner **out, char *err, 
     }
 
     size_t k = 0, np = 0, nw = 0;
-    for (size_t i = 0; i < nb; i++, k++) {
-        exprs[k] = seam_scan__detectors[i].pattern;
-        flags[k] = seam_scan__detectors[i].flags;
-        ids[k] = (unsigned)i;
+    for (size_t i = 0; i < seam_scan__ndetectors; i++) {
+        const seam_scan__detector *row = &seam_scan__detectors[i];
+        size_t p = 0;
+        while (p < nb && !(strcmp(exprs[p], row->pattern) == 0 && flags[p] == row->flags))
+            p++;
+        if (p == nb) {
+            if (nb == MAX_BUILTIN_PATTERNS) {
+                rc = scan_err(err, errlen, SEAM_ERR_CONFIG, "too many built-in patterns");
+                goto out;
+            }
+            exprs[k] = row->pattern;
+            flags[k] = row->flags;
+            ids[k] = (unsigned)p;
+            k++;
+            nb++;
+        }
+        if (s->nrows[p] == MAX_ROWS_PER_PATTERN) {
+            rc = scan_err(err, errlen, SEAM_ERR_CONFIG, "too many rows for one pattern");
+            goto out;
+        }
+        s->rows[p][s->nrows[p]++] = (unsigned char)i;
     }
+    s->nbuiltin_pat = nb;
     for (size_t i = 0; i < d->ncustom; i++) {
         if (!d->custom[i].pattern)
             continue;
@@ -275,8 +307,8 @@ seam_rc seam_scanner_new(const seam_config *cfg, seam_scanner **out, char *err, 
     }
     s->nwords = nw;
 
-    hs_error_t he = hs_compile_multi(exprs, flags, ids, (unsigned)k, HS_MODE_BLOCK, NULL, &s->db,
-                                     &cerr);
+    hs_error_t he =
+        hs_compile_multi(exprs, flags, ids, (unsigned)k, HS_MODE_BLOCK, NULL, &s->db, &cerr);
     if (he != HS_SUCCESS) {
         int at = cerr ? cerr->expression : -1;
         const char *msg = cerr && cerr->message ? cerr->message : "cannot compile";
@@ -292,8 +324,9 @@ seam_rc seam_scanner_new(const seam_config *cfg, seam_scanner **out, char *err, 
                           "%s:%d: key 'detect.custom[%zu].pattern': detector %s: %s", file,
                           d->custom[ci].line, ci, d->custom[ci].name, msg);
         } else if (at >= 0 && (size_t)at < nb) {
-            rc = scan_err(err, errlen, SEAM_ERR_CONFIG, "built-in detector %zu (%s): %s",
-                          (size_t)at, seam_scan__type_names[seam_scan__detectors[at].type], msg);
+            rc =
+                scan_err(err, errlen, SEAM_ERR_CONFIG, "built-in detector %zu (%s): %s", (size_t)at,
+                         seam_scan__type_names[seam_scan__detectors[s->rows[at][0]].type], msg);
         } else {
             rc = scan_err(err, errlen, SEAM_ERR_CONFIG, "%s: key 'detect.custom': %s", file, msg);
         }
@@ -479,58 +512,14 @@ static int is_word_byte(unsigned char c)
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
 }
 
-static int on_match(unsigned int id, unsigned long long from, unsigned long long to,
-                    unsigned int flags, void *ctx)
+/* Scores a value found by row <d> and appends it when it reaches the
+ * threshold and lies inside the window's share of the text. Returns -1
+ * when the result cannot grow. */
+static int keep(match_ctx *x, uint32_t type, size_t st, size_t en, float score)
 {
-    match_ctx *x = ctx;
-    const seam_scanner *s = x->s;
-    size_t st = (size_t)from, en = (size_t)to;
-    uint32_t type;
-    float score;
-
-    if (id < seam_scan__ndetectors) {
-        const seam_scan__detector *d = &seam_scan__detectors[id];
-        seam_scan__verdict v = d->check ? d->check(x->t, x->n, &st, &en) : SEAM_SCAN__ACCEPT;
-        if (v == SEAM_SCAN__REJECT || en <= st)
-            return 0;
-        score = v == SEAM_SCAN__CONFIRM ? 1.0f : v == SEAM_SCAN__ACCEPT_WEAK ? 0.45f : d->base;
-        if (d->negative && seam_scan__has_word(x->t, x->n,
-                                               st > SEAM_SCAN__NEGATIVE_BEFORE
-                                                   ? st - SEAM_SCAN__NEGATIVE_BEFORE
-                                                   : 0,
-                                               st, d->negative))
-            return 0;
-        if (score < 1.0f && d->context &&
-            seam_scan__has_word(x->t, x->n,
-                                st > SEAM_SCAN__CONTEXT_BEFORE ? st - SEAM_SCAN__CONTEXT_BEFORE : 0,
-                                st, d->context)) {
-            score += d->boost;
-            if (score > 1.0f)
-                score = 1.0f;
-        }
-        type = d->type;
-    } else if (id < s->word_base) {
-        type = s->custom_pat_type[id - seam_scan__ndetectors];
-        score = 1.0f;
-    } else {
-        const word_info *w = &s->words[id - s->word_base];
-        if (w->len > en)
-            return 0;
-        st = en - w->len;
-        /* Whole words only, where the word itself starts or ends with a
-         * word character. */
-        const unsigned char *t = (const unsigned char *)x->t;
-        if (st > 0 && is_word_byte(t[st]) && is_word_byte(t[st - 1]))
-            return 0;
-        if (en < x->n && is_word_byte(t[en - 1]) && is_word_byte(t[en]))
-            return 0;
-        type = w->type;
-        score = 1.0f;
-    }
-    if (score < s->threshold)
-        return 0;
-
     size_t S, E;
+    if (score < x->s->threshold || en <= st)
+        return 0;
     if (x->nm) {
         S = x->base + seam_scan__norm_start(x->nm, st);
         E = x->base + seam_scan__norm_end(x->nm, x->src, en);
@@ -540,11 +529,77 @@ static int on_match(unsigned int id, unsigned long long from, unsigned long long
     }
     if (S < x->keep_lo || E > x->keep_hi)
         return 0;
-    if (push(x->res, type, S, E, score) != 0) {
-        x->rc = SEAM_ERR_NOMEM;
-        return 1;
+    return push(x->res, type, S, E, score);
+}
+
+static float score_hit(const match_ctx *x, const seam_scan__detector *d, const seam_scan__hit *h)
+{
+    float score = h->verdict == SEAM_SCAN__CONFIRM       ? 1.0f
+                  : h->verdict == SEAM_SCAN__ACCEPT_WEAK ? 0.45f
+                                                         : d->base;
+    size_t st = h->start;
+    if (d->negative &&
+        seam_scan__has_word(x->t, x->n,
+                            st > SEAM_SCAN__NEGATIVE_BEFORE ? st - SEAM_SCAN__NEGATIVE_BEFORE : 0,
+                            st, d->negative))
+        return 0;
+    if (score < 1.0f && d->context &&
+        seam_scan__has_word(x->t, x->n,
+                            st > SEAM_SCAN__CONTEXT_BEFORE ? st - SEAM_SCAN__CONTEXT_BEFORE : 0, st,
+                            d->context)) {
+        score += d->boost;
+        if (score > 1.0f)
+            score = 1.0f;
     }
+    return score;
+}
+
+static int on_match(unsigned int id, unsigned long long from, unsigned long long to,
+                    unsigned int flags, void *ctx)
+{
+    match_ctx *x = ctx;
+    const seam_scanner *s = x->s;
+    size_t en = (size_t)to;
+
+    if (id < s->nbuiltin_pat) {
+        for (unsigned r = 0; r < s->nrows[id]; r++) {
+            const seam_scan__detector *d = &seam_scan__detectors[s->rows[id][r]];
+            seam_scan__hit hits[SEAM_SCAN__MAX_HITS];
+            size_t nh = d->check(x->t, x->n, en, hits);
+            for (size_t h = 0; h < nh; h++) {
+                if (hits[h].verdict == SEAM_SCAN__REJECT)
+                    continue;
+                float score = score_hit(x, d, &hits[h]);
+                if (keep(x, d->type, hits[h].start, hits[h].end, score) != 0)
+                    goto nomem;
+            }
+        }
+        return 0;
+    }
+    if (id < s->word_base) {
+        /* Custom patterns are compiled with start-of-match tracking: the
+         * operator's expression may be anything. */
+        if (keep(x, s->custom_pat_type[id - s->nbuiltin_pat], (size_t)from, en, 1.0f) != 0)
+            goto nomem;
+        return 0;
+    }
+    const word_info *w = &s->words[id - s->word_base];
+    if (w->len > en)
+        return 0;
+    size_t st = en - w->len;
+    /* Whole words only, where the word itself starts or ends with a word
+     * character. */
+    const unsigned char *t = (const unsigned char *)x->t;
+    if (st > 0 && is_word_byte(t[st]) && is_word_byte(t[st - 1]))
+        return 0;
+    if (en < x->n && is_word_byte(t[en - 1]) && is_word_byte(t[en]))
+        return 0;
+    if (keep(x, w->type, st, en, 1.0f) != 0)
+        goto nomem;
     return 0;
+nomem:
+    x->rc = SEAM_ERR_NOMEM;
+    return 1;
 }
 
 static seam_rc scan_block(const seam_scanner *s, seam_scan_scratch *sc, match_ctx *x)
@@ -599,8 +654,8 @@ static seam_rc scan_windows(const seam_scanner *s, seam_scan_scratch *sc, const 
     }
 }
 
-seam_rc seam_scan_text(const seam_scanner *s, seam_scan_scratch *sc, const char *text,
-                       size_t len, seam_scan_result *res)
+seam_rc seam_scan_text(const seam_scanner *s, seam_scan_scratch *sc, const char *text, size_t len,
+                       seam_scan_result *res)
 {
     seam_rc rc;
     size_t n0;
@@ -615,13 +670,8 @@ seam_rc seam_scan_text(const seam_scanner *s, seam_scan_scratch *sc, const char 
     if (len == 0)
         return SEAM_OK;
     if (seam_scan__lookalike_find(text, len) == len && len <= UINT_MAX) {
-        match_ctx x = {.s = s,
-                       .t = text,
-                       .n = len,
-                       .src = text,
-                       .keep_hi = len,
-                       .res = res,
-                       .rc = SEAM_OK};
+        match_ctx x = {
+            .s = s, .t = text, .n = len, .src = text, .keep_hi = len, .res = res, .rc = SEAM_OK};
         rc = scan_block(s, sc, &x);
     } else {
         rc = scan_windows(s, sc, text, len, res);

@@ -68,8 +68,13 @@ typedef struct seam_scanner seam_scanner;
 typedef struct seam_scan_scratch seam_scan_scratch;
 
 /* Compiles the database for <cfg>'s detect section (built-ins plus custom
- * detectors). On failure returns SEAM_ERR_CONFIG with a message naming the
- * detector in <err>. The scanner is immutable and safe to share. */
+ * detectors; <cfg> NULL means the built-in defaults). On failure returns
+ * SEAM_ERR_CONFIG with a message naming the detector in <err> (an unknown
+ * type in detect.levels, a custom name that is a built-in type, a pattern
+ * that does not compile: "FILE:LINE: key '...': ..."), or SEAM_ERR_NOMEM.
+ * The scanner copies what it needs, so <cfg> may be freed first. It is
+ * immutable and safe to share. detect.enabled is not consulted: callers
+ * decide whether to scan. */
 seam_rc seam_scanner_new(const seam_config *cfg, seam_scanner **out, char *err, size_t errlen);
 void seam_scanner_free(seam_scanner *s);
 
@@ -85,10 +90,13 @@ size_t seam_scan_scratch_size(const seam_scan_scratch *sc);
 /* Scans <len> bytes of <text> (UTF-8, already JSON-unescaped) and appends the
  * entities found to <res>, raising res->level. Look-alike characters (Unicode
  * spaces and dashes, full-width digits) are matched as their ASCII forms,
- * with spans still pointing into <text>. Returns SEAM_OK or an error, after
- * which the caller must treat the text as regulated. */
-seam_rc seam_scan_text(const seam_scanner *s, seam_scan_scratch *sc, const char *text,
-                       size_t len, seam_scan_result *res);
+ * with spans still pointing into <text>. The entities one call appends are
+ * sorted by start and do not overlap. Returns SEAM_OK or an error, after
+ * which the caller must treat the text as regulated (the call then appends
+ * nothing and sets res->level to regulated). Allocates nothing but the
+ * growth of res->ents. */
+seam_rc seam_scan_text(const seam_scanner *s, seam_scan_scratch *sc, const char *text, size_t len,
+                       seam_scan_result *res);
 
 void seam_scan_result_init(seam_scan_result *res);
 void seam_scan_result_free(seam_scan_result *res);

@@ -12,6 +12,7 @@
 
 #include <arpa/inet.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -107,7 +108,7 @@ static bool card_iin_ok(const char *d, size_t n)
 static bool card_grouping_ok(const size_t *g, size_t ng)
 {
     static const unsigned char ok[][6] = {
-        {4, 4, 4, 4, 0}, {4, 4, 4, 4, 3, 0}, {4, 6, 5, 0}, {4, 6, 4, 0},
+        {4, 4, 4, 4, 0}, {4, 4, 4, 4, 3, 0}, {4, 6, 5, 0},    {4, 6, 4, 0},
         {4, 4, 4, 1, 0}, {4, 4, 5, 0},       {4, 4, 4, 3, 0},
     };
     for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
@@ -158,19 +159,17 @@ static const struct {
     char cc[3];
     unsigned char len;
 } iban_len[] = {
-    {"AD", 24}, {"AE", 23}, {"AL", 28}, {"AT", 20}, {"AZ", 28}, {"BA", 20}, {"BE", 16},
-    {"BG", 22}, {"BH", 22}, {"BI", 27}, {"BR", 29}, {"BY", 28}, {"CH", 21}, {"CR", 22},
-    {"CY", 28}, {"CZ", 24}, {"DE", 22}, {"DJ", 27}, {"DK", 18}, {"DO", 28}, {"EE", 20},
-    {"EG", 29}, {"ES", 24}, {"FI", 18}, {"FK", 18}, {"FO", 18}, {"FR", 27}, {"GB", 22},
-    {"GE", 22}, {"GI", 23}, {"GL", 18}, {"GR", 27}, {"GT", 28}, {"HR", 21}, {"HU", 28},
-    {"IE", 22}, {"IL", 23}, {"IQ", 23}, {"IS", 26}, {"IT", 27}, {"JO", 30}, {"KW", 30},
-    {"KZ", 20}, {"LB", 28}, {"LC", 32}, {"LI", 21}, {"LT", 20}, {"LU", 20}, {"LV", 21},
-    {"LY", 25}, {"MC", 27}, {"MD", 24}, {"ME", 22}, {"MK", 19}, {"MN", 20}, {"MR", 27},
-    {"MT", 31}, {"MU", 30}, {"NI", 28}, {"NL", 18}, {"NO", 15}, {"OM", 23}, {"PK", 24},
-    {"PL", 28}, {"PS", 29}, {"PT", 25}, {"QA", 29}, {"RO", 24}, {"RS", 22}, {"RU", 33},
-    {"SA", 24}, {"SC", 31}, {"SD", 18}, {"SE", 24}, {"SI", 19}, {"SK", 24}, {"SM", 27},
-    {"SO", 23}, {"ST", 25}, {"SV", 28}, {"TL", 23}, {"TN", 24}, {"TR", 26}, {"UA", 29},
-    {"VA", 22}, {"VG", 24}, {"XK", 20}, {"YE", 30},
+    {"AD", 24}, {"AE", 23}, {"AL", 28}, {"AT", 20}, {"AZ", 28}, {"BA", 20}, {"BE", 16}, {"BG", 22},
+    {"BH", 22}, {"BI", 27}, {"BR", 29}, {"BY", 28}, {"CH", 21}, {"CR", 22}, {"CY", 28}, {"CZ", 24},
+    {"DE", 22}, {"DJ", 27}, {"DK", 18}, {"DO", 28}, {"EE", 20}, {"EG", 29}, {"ES", 24}, {"FI", 18},
+    {"FK", 18}, {"FO", 18}, {"FR", 27}, {"GB", 22}, {"GE", 22}, {"GI", 23}, {"GL", 18}, {"GR", 27},
+    {"GT", 28}, {"HR", 21}, {"HU", 28}, {"IE", 22}, {"IL", 23}, {"IQ", 23}, {"IS", 26}, {"IT", 27},
+    {"JO", 30}, {"KW", 30}, {"KZ", 20}, {"LB", 28}, {"LC", 32}, {"LI", 21}, {"LT", 20}, {"LU", 20},
+    {"LV", 21}, {"LY", 25}, {"MC", 27}, {"MD", 24}, {"ME", 22}, {"MK", 19}, {"MN", 20}, {"MR", 27},
+    {"MT", 31}, {"MU", 30}, {"NI", 28}, {"NL", 18}, {"NO", 15}, {"OM", 23}, {"PK", 24}, {"PL", 28},
+    {"PS", 29}, {"PT", 25}, {"QA", 29}, {"RO", 24}, {"RS", 22}, {"RU", 33}, {"SA", 24}, {"SC", 31},
+    {"SD", 18}, {"SE", 24}, {"SI", 19}, {"SK", 24}, {"SM", 27}, {"SO", 23}, {"ST", 25}, {"SV", 28},
+    {"TL", 23}, {"TN", 24}, {"TR", 26}, {"UA", 29}, {"VA", 22}, {"VG", 24}, {"XK", 20}, {"YE", 30},
 };
 
 bool seam_scan__iban(const char *p, size_t n)
@@ -456,74 +455,142 @@ bool seam_scan__ipv6(const char *p, size_t n)
 /* Top-level domains: every ISO 3166 country code plus the generic ones
  * that appear in addresses. Sorted for bsearch. */
 static const char *const tlds[] = {
-    "ac",         "academy",     "accountants", "ad",        "ae",          "aero",
-    "af",         "ag",          "agency",      "ai",        "al",          "am",
-    "amazon",     "amsterdam",   "ao",          "app",       "apple",       "aq",
-    "ar",         "arpa",        "art",         "as",        "asia",        "at",
-    "au",         "aw",          "aws",         "ax",        "az",          "azure",
-    "ba",         "bank",        "bb",          "bd",        "be",          "berlin",
-    "bf",         "bg",          "bh",          "bi",        "biz",         "bj",
-    "blog",       "bm",          "bn",          "bo",        "br",          "bs",
-    "bt",         "business",    "bw",          "by",        "bz",          "ca",
-    "capital",    "care",        "cat",         "cc",        "cd",          "center",
-    "cf",         "cg",          "ch",          "charity",   "chat",        "church",
-    "ci",         "city",        "ck",          "cl",        "clinic",      "cloud",
-    "club",       "cm",          "cn",          "co",        "codes",       "college",
-    "com",        "company",     "computer",    "consulting", "coop",       "cr",
-    "credit",     "cu",          "cv",          "cw",        "cx",          "cy",
-    "cz",         "de",          "design",      "dev",       "digital",     "dj",
-    "dk",         "dm",          "do",          "dz",        "earth",       "ec",
-    "eco",        "edu",         "ee",          "eg",        "email",       "energy",
-    "engineering", "enterprises", "er",         "es",        "estate",      "et",
-    "eu",         "events",      "exchange",    "expert",    "family",      "fi",
-    "finance",    "financial",   "fj",          "fk",        "fm",          "fo",
-    "foundation", "fr",          "fund",        "fyi",       "ga",          "gallery",
-    "gb",         "gd",          "ge",          "gf",        "gg",          "gh",
-    "gi",         "gives",       "gl",          "global",    "gm",          "gmbh",
-    "gn",         "google",      "gov",         "gp",        "gq",          "gr",
-    "green",      "group",       "gs",          "gt",        "gu",          "guru",
-    "gw",         "gy",          "health",      "help",      "hk",          "hm",
-    "hn",         "holdings",    "homes",       "hospital",  "host",        "house",
-    "hr",         "ht",          "hu",          "id",        "ie",          "il",
-    "im",         "in",          "inc",         "industries", "info",       "institute",
-    "insurance",  "int",         "international", "investments", "io",      "iq",
-    "ir",         "is",          "it",          "je",        "jm",          "jo",
-    "jobs",       "jp",          "ke",          "kg",        "kh",          "ki",
-    "km",         "kn",          "kp",          "kr",        "kw",          "ky",
-    "kz",         "la",          "land",        "law",       "lb",          "lc",
-    "legal",      "li",          "life",        "link",      "live",        "lk",
-    "llc",        "loans",       "london",      "lr",        "ls",          "lt",
-    "ltd",        "lu",          "lv",          "ly",        "ma",          "mail",
-    "market",     "markets",     "mc",          "md",        "me",          "media",
-    "mg",         "mh",          "microsoft",   "mil",       "mk",          "ml",
-    "mm",         "mn",          "mo",          "mobi",      "money",       "mp",
-    "mq",         "mr",          "ms",          "mt",        "mu",          "museum",
-    "music",      "mv",          "mw",          "mx",        "my",          "mz",
-    "na",         "name",        "nc",          "ne",        "net",         "network",
-    "news",       "nf",          "ng",          "ngo",       "ni",          "ninja",
-    "nl",         "no",          "np",          "nr",        "nu",          "nyc",
-    "nz",         "om",          "one",         "online",    "org",         "ovh",
-    "pa",         "page",        "paris",       "partners",  "pe",          "pf",
-    "pg",         "ph",          "photo",       "photos",    "pk",          "pl",
-    "plus",       "pm",          "pn",          "post",      "pr",          "pro",
-    "properties", "ps",          "pt",          "pw",        "py",          "qa",
-    "re",         "realty",      "rentals",     "ro",        "rocks",       "rs",
-    "ru",         "rw",          "sa",          "sb",        "sc",          "school",
-    "science",    "sd",          "se",          "security",  "services",    "sg",
-    "sh",         "shop",        "si",          "site",      "sk",          "sl",
-    "sm",         "sn",          "so",          "social",    "software",    "solar",
-    "solutions",  "space",       "sr",          "ss",        "st",          "store",
-    "studio",     "su",          "support",     "sv",        "sx",          "sy",
-    "systems",    "sz",          "tax",         "tc",        "td",          "team",
-    "tech",       "technology",  "tel",         "tf",        "tg",          "th",
-    "tj",         "tk",          "tl",          "tm",        "tn",          "to",
-    "today",      "tokyo",       "tools",       "top",       "tr",          "trade",
-    "trading",    "travel",      "tt",          "tv",        "tw",          "tz",
-    "ua",         "ug",          "uk",          "university", "us",         "uy",
-    "uz",         "va",          "vc",          "ve",        "ventures",    "vg",
-    "vi",         "video",       "vn",          "vu",        "web",         "website",
-    "wf",         "wiki",        "win",         "works",     "world",       "ws",
-    "xyz",        "ye",          "yt",          "za",        "zm",          "zone",
+    "ac",          "academy",     "accountants",
+    "ad",          "ae",          "aero",
+    "af",          "ag",          "agency",
+    "ai",          "al",          "am",
+    "amazon",      "amsterdam",   "ao",
+    "app",         "apple",       "aq",
+    "ar",          "arpa",        "art",
+    "as",          "asia",        "at",
+    "au",          "aw",          "aws",
+    "ax",          "az",          "azure",
+    "ba",          "bank",        "bb",
+    "bd",          "be",          "berlin",
+    "bf",          "bg",          "bh",
+    "bi",          "biz",         "bj",
+    "blog",        "bm",          "bn",
+    "bo",          "br",          "bs",
+    "bt",          "business",    "bw",
+    "by",          "bz",          "ca",
+    "capital",     "care",        "cat",
+    "cc",          "cd",          "center",
+    "cf",          "cg",          "ch",
+    "charity",     "chat",        "church",
+    "ci",          "city",        "ck",
+    "cl",          "clinic",      "cloud",
+    "club",        "cm",          "cn",
+    "co",          "codes",       "college",
+    "com",         "company",     "computer",
+    "consulting",  "coop",        "cr",
+    "credit",      "cu",          "cv",
+    "cw",          "cx",          "cy",
+    "cz",          "de",          "design",
+    "dev",         "digital",     "dj",
+    "dk",          "dm",          "do",
+    "dz",          "earth",       "ec",
+    "eco",         "edu",         "ee",
+    "eg",          "email",       "energy",
+    "engineering", "enterprises", "er",
+    "es",          "estate",      "et",
+    "eu",          "events",      "exchange",
+    "expert",      "family",      "fi",
+    "finance",     "financial",   "fj",
+    "fk",          "fm",          "fo",
+    "foundation",  "fr",          "fund",
+    "fyi",         "ga",          "gallery",
+    "gb",          "gd",          "ge",
+    "gf",          "gg",          "gh",
+    "gi",          "gives",       "gl",
+    "global",      "gm",          "gmbh",
+    "gn",          "google",      "gov",
+    "gp",          "gq",          "gr",
+    "green",       "group",       "gs",
+    "gt",          "gu",          "guru",
+    "gw",          "gy",          "health",
+    "help",        "hk",          "hm",
+    "hn",          "holdings",    "homes",
+    "hospital",    "host",        "house",
+    "hr",          "ht",          "hu",
+    "id",          "ie",          "il",
+    "im",          "in",          "inc",
+    "industries",  "info",        "institute",
+    "insurance",   "int",         "international",
+    "investments", "io",          "iq",
+    "ir",          "is",          "it",
+    "je",          "jm",          "jo",
+    "jobs",        "jp",          "ke",
+    "kg",          "kh",          "ki",
+    "km",          "kn",          "kp",
+    "kr",          "kw",          "ky",
+    "kz",          "la",          "land",
+    "law",         "lb",          "lc",
+    "legal",       "li",          "life",
+    "link",        "live",        "lk",
+    "llc",         "loans",       "london",
+    "lr",          "ls",          "lt",
+    "ltd",         "lu",          "lv",
+    "ly",          "ma",          "mail",
+    "market",      "markets",     "mc",
+    "md",          "me",          "media",
+    "mg",          "mh",          "microsoft",
+    "mil",         "mk",          "ml",
+    "mm",          "mn",          "mo",
+    "mobi",        "money",       "mp",
+    "mq",          "mr",          "ms",
+    "mt",          "mu",          "museum",
+    "music",       "mv",          "mw",
+    "mx",          "my",          "mz",
+    "na",          "name",        "nc",
+    "ne",          "net",         "network",
+    "news",        "nf",          "ng",
+    "ngo",         "ni",          "ninja",
+    "nl",          "no",          "np",
+    "nr",          "nu",          "nyc",
+    "nz",          "om",          "one",
+    "online",      "org",         "ovh",
+    "pa",          "page",        "paris",
+    "partners",    "pe",          "pf",
+    "pg",          "ph",          "photo",
+    "photos",      "pk",          "pl",
+    "plus",        "pm",          "pn",
+    "post",        "pr",          "pro",
+    "properties",  "ps",          "pt",
+    "pw",          "py",          "qa",
+    "re",          "realty",      "rentals",
+    "ro",          "rocks",       "rs",
+    "ru",          "rw",          "sa",
+    "sb",          "sc",          "school",
+    "science",     "sd",          "se",
+    "security",    "services",    "sg",
+    "sh",          "shop",        "si",
+    "site",        "sk",          "sl",
+    "sm",          "sn",          "so",
+    "social",      "software",    "solar",
+    "solutions",   "space",       "sr",
+    "ss",          "st",          "store",
+    "studio",      "su",          "support",
+    "sv",          "sx",          "sy",
+    "systems",     "sz",          "tax",
+    "tc",          "td",          "team",
+    "tech",        "technology",  "tel",
+    "tf",          "tg",          "th",
+    "tj",          "tk",          "tl",
+    "tm",          "tn",          "to",
+    "today",       "tokyo",       "tools",
+    "top",         "tr",          "trade",
+    "trading",     "travel",      "tt",
+    "tv",          "tw",          "tz",
+    "ua",          "ug",          "uk",
+    "university",  "us",          "uy",
+    "uz",          "va",          "vc",
+    "ve",          "ventures",    "vg",
+    "vi",          "video",       "vn",
+    "vu",          "web",         "website",
+    "wf",          "wiki",        "win",
+    "works",       "world",       "ws",
+    "xyz",         "ye",          "yt",
+    "za",          "zm",          "zone",
     "zw",
 };
 
@@ -597,14 +664,13 @@ static const struct {
     unsigned short cc;
     unsigned char lo, hi;
 } cc_len[] = {
-    {1, 10, 10}, {7, 10, 10},  {20, 8, 10},  {27, 9, 9},   {30, 10, 10}, {31, 9, 9},
-    {32, 8, 9},  {33, 9, 9},   {34, 9, 9},   {36, 8, 9},   {39, 6, 11},  {40, 9, 9},
-    {41, 9, 9},  {43, 7, 13},  {44, 9, 10},  {45, 8, 8},   {46, 7, 9},   {47, 8, 8},
-    {48, 9, 9},  {49, 6, 13},  {51, 8, 9},   {52, 10, 10}, {53, 8, 8},   {54, 10, 11},
-    {55, 10, 11}, {56, 9, 9},  {57, 10, 10}, {58, 10, 10}, {60, 8, 10},  {61, 9, 9},
-    {62, 8, 12}, {63, 8, 10},  {64, 8, 10},  {65, 8, 8},   {66, 8, 9},   {81, 9, 10},
-    {82, 8, 10}, {84, 9, 10},  {86, 10, 11}, {90, 10, 10}, {91, 10, 10}, {92, 9, 10},
-    {93, 9, 9},  {94, 9, 9},   {95, 7, 10},  {98, 10, 10},
+    {1, 10, 10},  {7, 10, 10}, {20, 8, 10},  {27, 9, 9},   {30, 10, 10}, {31, 9, 9},   {32, 8, 9},
+    {33, 9, 9},   {34, 9, 9},  {36, 8, 9},   {39, 6, 11},  {40, 9, 9},   {41, 9, 9},   {43, 7, 13},
+    {44, 9, 10},  {45, 8, 8},  {46, 7, 9},   {47, 8, 8},   {48, 9, 9},   {49, 6, 13},  {51, 8, 9},
+    {52, 10, 10}, {53, 8, 8},  {54, 10, 11}, {55, 10, 11}, {56, 9, 9},   {57, 10, 10}, {58, 10, 10},
+    {60, 8, 10},  {61, 9, 9},  {62, 8, 12},  {63, 8, 10},  {64, 8, 10},  {65, 8, 8},   {66, 8, 9},
+    {81, 9, 10},  {82, 8, 10}, {84, 9, 10},  {86, 10, 11}, {90, 10, 10}, {91, 10, 10}, {92, 9, 10},
+    {93, 9, 9},   {94, 9, 9},  {95, 7, 10},  {98, 10, 10},
 };
 
 /* Three-digit codes are assigned in the 21x-29x, 35x-38x, 42x, 50x, 59x,
@@ -700,9 +766,9 @@ static size_t read_num(const char *p, size_t n, size_t max, int *v)
     return i;
 }
 
-static const char *const months[12] = {"january", "february", "march",     "april",
-                                       "may",     "june",     "july",      "august",
-                                       "september", "october", "november", "december"};
+static const char *const months[12] = {"january",   "february", "march",    "april",
+                                       "may",       "june",     "july",     "august",
+                                       "september", "october",  "november", "december"};
 
 /* A month name, full or abbreviated to three letters (with an optional
  * dot; "Sept" too). Returns its length and sets <*m>, or 0. */
@@ -839,36 +905,41 @@ size_t seam_scan__date(const char *p, size_t n)
 
 /* ---- secrets ------------------------------------------------------------ */
 
-double seam_scan__entropy(const char *p, size_t n)
+/* c * log2(c) for the counts of short strings, filled once: a token's
+ * entropy is then a table lookup per distinct character. */
+#define XLOGX_MAX 512
+static double xlogx[XLOGX_MAX + 1];
+static pthread_once_t xlogx_once = PTHREAD_ONCE_INIT;
+
+static void xlogx_init(void)
 {
-    unsigned short count[256];
-    double h = 0;
-    if (n == 0)
-        return 0;
-    memset(count, 0, sizeof count);
-    for (size_t i = 0; i < n; i++)
-        count[(unsigned char)p[i]]++;
-    for (int i = 0; i < 256; i++) {
-        if (!count[i])
-            continue;
-        double f = (double)count[i] / (double)n;
-        h -= f * log2(f);
-    }
-    return h;
+    for (int c = 1; c <= XLOGX_MAX; c++)
+        xlogx[c] = c * log2((double)c);
 }
 
-static bool contains_ci(const char *p, size_t n, const char *w)
+double seam_scan__entropy(const char *p, size_t n)
 {
-    size_t wl = strlen(w);
-    for (size_t i = 0; i + wl <= n; i++) {
-        size_t k = 0;
-        while (k < wl && lower((unsigned char)p[i + k]) == w[k])
-            k++;
-        if (k == wl)
-            return true;
+    uint32_t count[256];
+    unsigned char seen[256];
+    size_t distinct = 0;
+    double sum = 0;
+    if (n == 0)
+        return 0;
+    pthread_once(&xlogx_once, xlogx_init);
+    memset(count, 0, sizeof count);
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)p[i];
+        if (count[c]++ == 0)
+            seen[distinct++] = c;
     }
-    return false;
+    /* H = log2(n) - (1/n) * sum(c * log2(c)) over the character counts. */
+    for (size_t i = 0; i < distinct; i++) {
+        uint32_t c = count[seen[i]];
+        sum += c <= XLOGX_MAX ? xlogx[c] : c * log2((double)c);
+    }
+    return log2((double)n) - sum / (double)n;
 }
+
 
 static bool is_ident(const char *p, size_t n)
 {
@@ -895,19 +966,106 @@ static bool is_env_name(const char *p, size_t n)
     return !(up && lo);
 }
 
+/* Words that only appear in documentation and templates. Each long one
+ * is long enough that a random token contains it by chance less than once
+ * in a hundred thousand; the short ones would turn up by chance in long
+ * random tokens, so they count only in values of up to 40 characters. */
+static const struct {
+    const char *w;
+    unsigned char len, short_only;
+} ph_words[] = {
+    {"example", 7, 0},  {"placeholder", 11, 0}, {"changeme", 8, 0}, {"change_me", 9, 0},
+    {"change-me", 9, 0}, {"xxxxx", 5, 0},       {"redacted", 8, 0}, {"dummy", 5, 0},
+    {"sample", 6, 0},   {"insert", 6, 0},       {"replace", 7, 0},  {"password", 8, 0},
+    {"notreal", 7, 0},  {"not_real", 8, 0},     {"${", 2, 0},       {"{{", 2, 0},
+    {"}}", 2, 0},       {"%(", 2, 0},           {"*****", 5, 0},    {"....", 4, 0},
+    {"your", 4, 1},     {"here", 4, 1},         {"todo", 4, 1},     {"fake", 4, 1},
+    {"xxxx", 4, 1},     {"fixme", 5, 1},
+};
+
+/* For each character, the words of ph_words (1-based, 0-terminated) that
+ * start with it, so the search below compares only where a word can
+ * begin, and only with those words. */
+static const unsigned char ph_index[256][4] = {
+    ['e'] = {1},
+    ['p'] = {2, 12},
+    ['c'] = {3, 4, 5},
+    ['x'] = {6, 25},
+    ['r'] = {7, 11},
+    ['d'] = {8},
+    ['s'] = {9},
+    ['i'] = {10},
+    ['n'] = {13, 14},
+    ['$'] = {15},
+    ['{'] = {16},
+    ['}'] = {17},
+    ['%'] = {18},
+    ['*'] = {19},
+    ['.'] = {20},
+    ['y'] = {21},
+    ['h'] = {22},
+    ['t'] = {23},
+    ['f'] = {24, 26},
+};
+
+static bool is_lower(int c)
+{
+    return c >= 'a' && c <= 'z';
+}
+
+static bool is_upper(int c)
+{
+    return c >= 'A' && c <= 'Z';
+}
+
+/* Whether p[s, e) reads as a word of its own, as placeholders are written
+ * ("your_key_here", "YourKeyHere", "EXAMPLE", "changeme"), rather than as
+ * letters that a random token happens to contain ("zyOUrIQ", "bfakelld"):
+ * one case (lower, upper or capitalised), and a boundary on at least one
+ * side (the value's edge, a non-alphanumeric character or a change to a
+ * capital). */
+static bool word_like(const char *p, size_t n, size_t s, size_t e)
+{
+    bool lo = true, up = true, cap = is_upper((unsigned char)p[s]);
+    for (size_t i = s; i < e; i++) {
+        int c = (unsigned char)p[i];
+        if (!is_alpha(c))
+            continue;
+        lo = lo && is_lower(c);
+        up = up && is_upper(c);
+        cap = cap && (i == s || is_lower(c));
+    }
+    if (!lo && !up && !cap)
+        return false;
+    bool left = s == 0 || !is_alnum(p[s - 1]) ||
+                (is_upper((unsigned char)p[s]) && is_lower((unsigned char)p[s - 1]));
+    bool right = e == n || !is_alnum(p[e]) ||
+                 (is_lower((unsigned char)p[e - 1]) && is_upper((unsigned char)p[e]));
+    return left || right;
+}
+
+static bool has_ph_word(const char *p, size_t n)
+{
+    /* Placeholders are short: the first 256 bytes are enough. */
+    size_t m = n < 256 ? n : 256;
+    for (size_t i = 0; i < m; i++) {
+        const unsigned char *cand = ph_index[lower((unsigned char)p[i])];
+        for (size_t c = 0; c < 4 && cand[c]; c++) {
+            size_t k = cand[c] - 1u, wl = ph_words[k].len, j = 1;
+            const char *w = ph_words[k].w;
+            if (i + wl > m || (ph_words[k].short_only && n > 40))
+                continue;
+            while (j < wl && lower((unsigned char)p[i + j]) == w[j])
+                j++;
+            if (j == wl && (!is_alpha(w[0]) || word_like(p, n, i, i + wl)))
+                return true;
+        }
+    }
+    return false;
+}
+
 bool seam_scan__placeholder(const char *p, size_t n)
 {
-    /* Words that only appear in documentation and templates. Each is long
-     * enough that a random token contains it by chance less than once in
-     * a hundred thousand. */
-    static const char *const words[] = {
-        "example", "placeholder", "changeme", "change_me", "change-me", "xxxxx", "redacted",
-        "dummy",   "sample",      "insert",   "replace",   "password",  "notreal", "not_real",
-        "${",      "{{",          "}}",       "%(",        "*****",     "....",
-    };
-    /* Shorter words would turn up by chance in long random tokens, so they
-     * count only in values of up to 40 characters. */
-    static const char *const short_words[] = {"your", "here", "todo", "fake", "xxxx", "fixme"};
     if (n == 0)
         return true;
     /* <your-token>, {name}, [REDACTED], $VAR and %VAR%. */
@@ -918,12 +1076,8 @@ bool seam_scan__placeholder(const char *p, size_t n)
         return true;
     if (n > 2 && p[0] == '%' && p[n - 1] == '%' && is_ident(p + 1, n - 2))
         return true;
-    for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
-        if (contains_ci(p, n, words[i]))
-            return true;
-    for (size_t i = 0; n <= 40 && i < sizeof short_words / sizeof short_words[0]; i++)
-        if (contains_ci(p, n, short_words[i]))
-            return true;
+    if (has_ph_word(p, n))
+        return true;
     /* One character, or a short pattern, repeated: "aaaaaaaa",
      * "abababab", "12341234". */
     for (size_t per = 1; per <= 4 && per < n; per++) {

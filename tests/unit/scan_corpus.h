@@ -52,11 +52,12 @@ static const char *const corpus_words[] = {
     "renewal",  "contract",  "proposal",  "design",   "review",   "incident", "dashboard",
     "forecast", "supplier",  "training",  "model",    "document", "analysis", "timeline",
 };
-static const char *const corpus_names[] = {"Alice", "the team", "our vendor", "the auditor",
-                                           "Marketing", "the on-call engineer", "Finance"};
+static const char *const corpus_names[] = {"Alice",       "the team",  "our vendor",
+                                           "the auditor", "Marketing", "the on-call engineer",
+                                           "Finance"};
 static const char *const corpus_idents[] = {
-    "count",     "buffer",      "result",     "items",      "config",    "handler",
-    "user_id",   "session",     "retries",    "offset",     "payload",   "response",
+    "count",       "buffer",     "result",    "items",       "config",         "handler",
+    "user_id",     "session",    "retries",   "offset",      "payload",        "response",
     "token_count", "max_tokens", "tokenizer", "secret_name", "password_field", "auth_header",
 };
 static const char *const corpus_months[] = {"January", "March", "June", "September", "November"};
@@ -180,12 +181,13 @@ static void corpus_snippet(corpus_rng *r, char *o, size_t cap, size_t *len)
                    mo, d, b % 24, c, c, a * 997, a + 1000, w1, a + 10, w1, w2, b, a);
         break;
     case 13:
-        corpus_put(o, cap, len,
-                   "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: %s-%s\nspec:\n  "
-                   "replicas: %u\n  template:\n    spec:\n      containers:\n        - name: "
-                   "%s\n          image: registry.local/%s:%u.%u.%u\n          ports:\n            - "
-                   "containerPort: %u\n",
-                   w1, w2, 1 + b % 5, w1, w1, 1 + b % 4, c % 30, a % 20, 8000 + a);
+        corpus_put(
+            o, cap, len,
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: %s-%s\nspec:\n  "
+            "replicas: %u\n  template:\n    spec:\n      containers:\n        - name: "
+            "%s\n          image: registry.local/%s:%u.%u.%u\n          ports:\n            - "
+            "containerPort: %u\n",
+            w1, w2, 1 + b % 5, w1, w1, 1 + b % 4, c % 30, a % 20, 8000 + a);
         break;
     case 14:
         corpus_put(o, cap, len,
@@ -261,9 +263,8 @@ static void corpus_snippet(corpus_rng *r, char *o, size_t cap, size_t *len)
                    h1, h1 + 8, h1 + 12, h1 + 15, h1 + 18, a * 100 + b, w1, b % 10);
         break;
     case 26:
-        corpus_put(o, cap, len,
-                   "sha256:%s%.24s  %s-%u.%u.%u.tar.gz\n", h1, h1 + 16, w1, b % 5, c % 20,
-                   a % 9);
+        corpus_put(o, cap, len, "sha256:%s%.24s  %s-%u.%u.%u.tar.gz\n", h1, h1 + 16, w1, b % 5,
+                   c % 20, a % 9);
         break;
     case 27:
         corpus_put(o, cap, len,
@@ -279,8 +280,8 @@ static void corpus_snippet(corpus_rng *r, char *o, size_t cap, size_t *len)
         break;
     case 29:
         corpus_put(o, cap, len,
-                   "[%u/%u] Compiling %s v%u.%u.%u\n[%u/%u] Linking target %s (%u.%u kB)\n",
-                   a % 50, 50u, w1, b % 3, c % 40, a % 10, a % 50 + 1, 50u, w2, a, b % 10);
+                   "[%u/%u] Compiling %s v%u.%u.%u\n[%u/%u] Linking target %s (%u.%u kB)\n", a % 50,
+                   50u, w1, b % 3, c % 40, a % 10, a % 50 + 1, 50u, w2, a, b % 10);
         break;
     case 30:
         corpus_put(o, cap, len,
@@ -388,10 +389,9 @@ static void corpus_snippet(corpus_rng *r, char *o, size_t cap, size_t *len)
                    8u, a, b * 9, c * 16, a, b * 7, c * 11, b, a + 10, a + 1000, y, a * 77);
         break;
     case 46:
-        corpus_put(o, cap, len,
-                   "timestamp=%u%03u ts_ms=%u%03u%03u trace_id=%s span_id=%.16s seq=%u%06u\n",
-                   1700000000u + a * 9973, b, 1700000000u + a * 7919, b, c, h1, h1 + 3, a + 1,
-                   b * 10007);
+        corpus_put(
+            o, cap, len, "timestamp=%u%03u ts_ms=%u%03u%03u trace_id=%s span_id=%.16s seq=%u%06u\n",
+            1700000000u + a * 9973, b, 1700000000u + a * 7919, b, c, h1, h1 + 3, a + 1, b * 10007);
         break;
     case 47:
         corpus_put(o, cap, len,
@@ -408,8 +408,8 @@ static void corpus_snippet(corpus_rng *r, char *o, size_t cap, size_t *len)
         break;
     case 49:
         corpus_put(o, cap, len,
-                   "Coordinates %u.%04u N, %u.%04u W; elevation %u m; grid ref %u %u %u. ",
-                   b % 90, a * 10, c + 60, a * 7 % 10000, a * 3, a + 100, b * 10, c * 100);
+                   "Coordinates %u.%04u N, %u.%04u W; elevation %u m; grid ref %u %u %u. ", b % 90,
+                   a * 10, c + 60, a * 7 % 10000, a * 3, a + 100, b * 10, c * 100);
         break;
     case 50:
         corpus_put(o, cap, len, "| %s | %u | %u.%u%% | %u ms |\n| %s | %u | %u.%u%% | %u ms |\n",
@@ -430,13 +430,56 @@ static void corpus_snippet(corpus_rng *r, char *o, size_t cap, size_t *len)
 }
 
 /* Fills <o> with about <target> bytes of clean prompt text (at most
- * <cap> - 1), NUL-terminated; returns the length. */
+ * <cap> - 1), NUL-terminated; returns the length. Every snippet kind is
+ * equally likely, which makes the text far denser in numbers, keywords
+ * and look-alikes than real prompts: a stress test for false positives. */
 static size_t corpus_prompt(corpus_rng *r, char *o, size_t cap, size_t target)
 {
     size_t len = 0;
     o[0] = '\0';
     while (len < target && len + 1 < cap)
         corpus_snippet(r, o, cap, &len);
+    return len;
+}
+
+/* Sentences of the kind most prompts are made of: instructions and
+ * pasted prose, without numbers. */
+static const char *const corpus_prose[] = {
+    "Please review the attached proposal and suggest improvements to its structure. ",
+    "Summarise the following meeting notes for someone who missed the call. ",
+    "The committee agreed that the new process should be piloted in one region first. ",
+    "Rewrite the paragraph below in a friendlier tone, keeping it short. ",
+    "Our customers have asked for clearer invoices and faster responses from support. ",
+    "Explain the trade-offs between caching at the edge and caching in the application. ",
+    "The report highlights three risks: vendor lock-in, rising costs and staff turnover. ",
+    "Draft a polite reply declining the invitation but offering to help next quarter. ",
+    "What are the main arguments for and against moving the team to a four-day week? ",
+    "She noted that the migration went smoothly, although the rollback plan was never tested. ",
+    "Translate the following text into Spanish and keep the formatting unchanged. ",
+    "List the assumptions behind this forecast and say which ones are the weakest. ",
+    "The design review raised concerns about accessibility on smaller screens. ",
+    "Write unit tests for the function below, covering the error paths as well. ",
+    "Compare these two approaches and recommend one, with a short justification. ",
+    "The board asked for a plain-language summary of the security audit findings. ",
+    "Help me structure a blog post about lessons learned from our last incident. ",
+    "Each team should own its services end to end, including on-call and documentation. ",
+    "Can you find the bug in this code? It fails when the input list is empty. ",
+    "The vendor confirmed that the fix will ship with the next maintenance release. ",
+};
+
+/* Prompts shaped like typical traffic: mostly prose, some code, a little
+ * of everything else (three in five snippets are prose sentences). Used
+ * for throughput, where the stress mix above would understate it. */
+static size_t corpus_typical_prompt(corpus_rng *r, char *o, size_t cap, size_t target)
+{
+    size_t len = 0;
+    o[0] = '\0';
+    while (len < target && len + 1 < cap) {
+        if (corpus_below(r, 5) < 3)
+            corpus_put(o, cap, &len, "%s", CORPUS_PICK(r, corpus_prose));
+        else
+            corpus_snippet(r, o, cap, &len);
+    }
     return len;
 }
 

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* A minimal valid configuration; error cases below are variations of it and
  * their expected line numbers count from its layout. */
@@ -709,16 +710,268 @@ static void test_fault_injection(void **state)
     run_fault_injection(NULL, "seam.yaml");
 }
 
+/* ---- detect: the sensitive-data scanner's section ------------------------ */
+
+static void test_detect_defaults(void **state)
+{
+    /* Absent section: detection on, threshold 0.5, images internal. */
+    seam_config *cfg = parse_ok(MIN);
+    assert_true(cfg->detect.enabled);
+    assert_true(cfg->detect.threshold == 0.5);
+    assert_int_equal(cfg->detect.image_sensitivity, SEAM_SENS_INTERNAL);
+    assert_false(cfg->detect.allow_redact_header);
+    assert_int_equal(cfg->detect.nlevels, 0);
+    assert_int_equal(cfg->detect.ncustom, 0);
+    seam_config_free(cfg);
+    /* Present but empty of keys: the same defaults. */
+    cfg = parse_ok(MIN "detect: {}\n");
+    assert_true(cfg->detect.enabled);
+    assert_true(cfg->detect.threshold == 0.5);
+    assert_int_equal(cfg->detect.image_sensitivity, SEAM_SENS_INTERNAL);
+    seam_config_free(cfg);
+    /* Rules do not redact unless they say so. */
+    cfg = parse_ok(MIN "policy:\n  rules:\n    - {name: r, route: local}\n");
+    assert_false(cfg->rules[0].redact);
+    seam_config_free(cfg);
+}
+
+static void test_detect_everything_set(void **state)
+{
+    seam_config *cfg = parse_ok(
+        MIN "policy:\n"                                            /* 9 */
+            "  rules:\n"                                           /* 10 */
+            "    - {name: r, route: local, redact: true}\n"        /* 11 */
+            "    - {name: s, route: local, redact: false}\n"       /* 12 */
+            "detect:\n"                                            /* 13 */
+            "  enabled: false\n"                                   /* 14 */
+            "  threshold: 0.75\n"                                  /* 15 */
+            "  image_sensitivity: regulated\n"                     /* 16 */
+            "  allow_redact_header: true\n"                        /* 17 */
+            "  levels: { EMAIL: regulated, IP_ADDRESS: public }\n" /* 18 */
+            "  custom:\n"                                          /* 19 */
+            "    - { name: PROJECT_CODENAME, words: [bluebird, nightjar], level: internal }\n"
+            "    - { name: HOSTNAME, pattern: '[a-z0-9-]+\\.corp\\.example\\.com' }\n" /* 21 */
+            "    - name: ONE\n"                                                        /* 22 */
+            "      words: [x]\n"                                                       /* 23 */
+            "      level: public\n");                                                  /* 24 */
+    assert_true(cfg->rules[0].redact);
+    assert_false(cfg->rules[1].redact);
+    const seam_detect_conf *d = &cfg->detect;
+    assert_false(d->enabled);
+    assert_true(d->threshold == 0.75);
+    assert_int_equal(d->image_sensitivity, SEAM_SENS_REGULATED);
+    assert_true(d->allow_redact_header);
+    assert_int_equal(d->nlevels, 2);
+    assert_string_equal(d->levels[0].type, "EMAIL");
+    assert_int_equal(d->levels[0].level, SEAM_SENS_REGULATED);
+    assert_int_equal(d->levels[0].line, 18);
+    assert_string_equal(d->levels[1].type, "IP_ADDRESS");
+    assert_int_equal(d->levels[1].level, SEAM_SENS_PUBLIC);
+    assert_int_equal(d->ncustom, 3);
+    assert_string_equal(d->custom[0].name, "PROJECT_CODENAME");
+    assert_int_equal(d->custom[0].nwords, 2);
+    assert_string_equal(d->custom[0].words[1], "nightjar");
+    assert_null(d->custom[0].pattern);
+    assert_int_equal(d->custom[0].level, SEAM_SENS_INTERNAL);
+    assert_int_equal(d->custom[0].line, 20);
+    assert_string_equal(d->custom[1].pattern, "[a-z0-9-]+\\.corp\\.example\\.com");
+    assert_int_equal(d->custom[1].nwords, 0);
+    assert_int_equal(d->custom[1].level, SEAM_SENS_REGULATED); /* default */
+    assert_int_equal(d->custom[2].level, SEAM_SENS_PUBLIC);
+    assert_int_equal(d->custom[2].line, 22);
+
+    seam_config_free(cfg);
+    cfg = parse_ok(MIN "detect: {threshold: 1}\n");
+    assert_true(cfg->detect.threshold == 1.0);
+    seam_config_free(cfg);
+}
+
+/* words_file is read relative to the configuration file's folder. */
+static void test_detect_words_file(void **state)
+{
+    char dir[] = "/tmp/seam-config-test-XXXXXX";
+    char path[128], words[128];
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/seam.yaml", dir);
+    snprintf(words, sizeof words, "%s/customers.txt", dir);
+    FILE *f = fopen(words, "w");
+    assert_non_null(f);
+    fputs("# one name per line\nAcme Corp\r\n\n  Globex  \nInitech", f);
+    fclose(f);
+    f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(MIN "detect:\n  custom:\n    - {name: CUSTOMERS, words_file: customers.txt}\n"
+              "    - {name: MISSING, words_file: nope.txt}\n",
+          f);
+    fclose(f);
+    seam_config *cfg = NULL;
+    char err[512];
+    /* The second detector's file does not exist: the error names it. */
+    assert_int_equal(seam_config_load(path, &cfg, err, sizeof err), SEAM_ERR_CONFIG);
+    assert_contains(err, "seam.yaml:12: key 'detect.custom[1].words_file': cannot open");
+    assert_contains(err, "nope.txt");
+    f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(MIN "detect:\n  custom:\n    - {name: CUSTOMERS, words_file: customers.txt}\n", f);
+    fclose(f);
+    if (seam_config_load(path, &cfg, err, sizeof err) != SEAM_OK)
+        fail_msg("%s", err);
+    assert_int_equal(cfg->detect.custom[0].nwords, 3);
+    assert_string_equal(cfg->detect.custom[0].words[0], "Acme Corp");
+    assert_string_equal(cfg->detect.custom[0].words[1], "Globex");
+    assert_string_equal(cfg->detect.custom[0].words[2], "Initech");
+    seam_config_free(cfg);
+    unlink(words);
+    unlink(path);
+    rmdir(dir);
+}
+
+static const struct error_case detect_error_cases[] = {
+    {MIN "detect: true\n", "t.yaml:9: key 'detect': ", "expected a mapping"},
+    {MIN "detect:\n  colour: red\n", "t.yaml:10: key 'detect.colour': ", "unknown key"},
+    {MIN "detect:\n  enabled: yes\n",
+     "t.yaml:10: key 'detect.enabled': ", "expected true or false, got 'yes'"},
+    {MIN "detect:\n  allow_redact_header: 1\n",
+     "t.yaml:10: key 'detect.allow_redact_header': ", "expected true or false"},
+    {MIN "detect:\n  threshold: 0\n",
+     "t.yaml:10: key 'detect.threshold': ", "above 0 and at most 1, got '0'"},
+    {MIN "detect:\n  threshold: 1.5\n", "t.yaml:10: key 'detect.threshold': ", "at most 1"},
+    {MIN "detect:\n  threshold: -0.5\n",
+     "t.yaml:10: key 'detect.threshold': ", "expected a number between 0 and 1"},
+    {MIN "detect:\n  threshold: high\n",
+     "t.yaml:10: key 'detect.threshold': ", "expected a number between 0 and 1, got 'high'"},
+    {MIN "detect:\n  threshold: '0.5'\n",
+     "t.yaml:10: key 'detect.threshold': ", "expected a number"},
+    {MIN "detect:\n  threshold: 0.5.1\n", "t.yaml:10: key 'detect.threshold': ", "at most 1"},
+    {MIN "detect:\n  image_sensitivity: secret\n", "t.yaml:10: key 'detect.image_sensitivity': ",
+     "expected one of public, internal, regulated, got 'secret'"},
+    {MIN "detect:\n  levels: [EMAIL]\n",
+     "t.yaml:10: key 'detect.levels': ", "expected a mapping of entity types to levels"},
+    {MIN "detect:\n  levels:\n    EMAIL: secret\n",
+     "t.yaml:11: key 'detect.levels.EMAIL': ", "expected one of public, internal, regulated"},
+    {MIN "detect:\n  levels:\n    EMAIL: internal\n    EMAIL: regulated\n",
+     "t.yaml:12: key 'detect.levels.EMAIL': ", "duplicate key (first given at line 11)"},
+    {MIN "detect:\n  levels:\n    'E MAIL': internal\n",
+     "t.yaml:11: key 'detect.levels.E MAIL': ", "entity types are made of"},
+    {MIN "detect:\n  custom: {name: X}\n", "t.yaml:10: key 'detect.custom': ", "expected a list"},
+    {MIN "detect:\n  custom:\n    - {name: X}\n",
+     "t.yaml:11: key 'detect.custom[0]': ", "give exactly one of pattern, words, words_file"},
+    {MIN "detect:\n  custom:\n    - {name: X, pattern: 'a', words: [b]}\n",
+     "t.yaml:11: key 'detect.custom[0]': ", "give exactly one of pattern, words, words_file"},
+    {MIN "detect:\n  custom:\n    - {pattern: 'a'}\n",
+     "t.yaml:11: key 'detect.custom[0].name': ", "required key is missing"},
+    {MIN "detect:\n  custom:\n    - {name: 'X.Y', pattern: 'a'}\n",
+     "t.yaml:11: key 'detect.custom[0].name': ", "detector names are made of"},
+    {MIN "detect:\n  custom:\n    - {name: X, pattern: 'a'}\n    - {name: X, words: [b]}\n",
+     "t.yaml:12: key 'detect.custom[1].name': ", "duplicate detector name 'X' (first at line 11)"},
+    {MIN "detect:\n  custom:\n    - {name: X, pattern: ''}\n",
+     "t.yaml:11: key 'detect.custom[0].pattern': ", "must not be empty"},
+    {MIN "detect:\n  custom:\n    - {name: X, words: []}\n",
+     "t.yaml:11: key 'detect.custom[0].words': ", "expected a non-empty list"},
+    {MIN "detect:\n  custom:\n    - {name: X, words: [a, '']}\n",
+     "t.yaml:11: key 'detect.custom[0].words[1]': ", "must not be empty"},
+    {MIN "detect:\n  custom:\n    - {name: X, words: [a], level: secret}\n",
+     "t.yaml:11: key 'detect.custom[0].level': ", "expected one of public, internal, regulated"},
+    {MIN "detect:\n  custom:\n    - {name: X, words_file: ''}\n",
+     "t.yaml:11: key 'detect.custom[0].words_file': ", "must not be empty"},
+    {MIN "detect:\n  custom:\n    - {name: X, words_file: /dev/null/none.txt}\n",
+     "t.yaml:11: key 'detect.custom[0].words_file': ", "cannot open '/dev/null/none.txt'"},
+    {MIN "detect:\n  custom:\n    - {name: X, words_file: /dev/zero}\n",
+     "t.yaml:11: key 'detect.custom[0].words_file': ", "is not a regular file"},
+    {MIN "policy:\n  rules:\n    - {name: r, route: local, redact: yes}\n",
+     "t.yaml:11: key 'policy.rules[0].redact': ", "expected true or false, got 'yes'"},
+};
+
+static void test_detect_errors(void **state)
+{
+    for (size_t i = 0; i < sizeof detect_error_cases / sizeof detect_error_cases[0]; i++) {
+        const struct error_case *tc = &detect_error_cases[i];
+        seam_config *cfg = (seam_config *)1;
+        char err[512] = "";
+        seam_rc rc = parse(tc->yaml, &cfg, err, sizeof err);
+        if (rc != SEAM_ERR_CONFIG)
+            fail_msg("detect case %zu: rc %d, err '%s'\n--- yaml:\n%s", i, rc, err, tc->yaml);
+        assert_null(cfg);
+        if (strncmp(err, tc->where, strlen(tc->where)) != 0)
+            fail_msg("detect case %zu: '%s' does not start with '%s'", i, err, tc->where);
+        if (!strstr(err, tc->what))
+            fail_msg("detect case %zu: '%s' does not contain '%s'", i, err, tc->what);
+    }
+}
+
+static void test_detect_print(void **state)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&text, &len);
+    assert_non_null(out);
+    seam_config *cfg = parse_ok(MIN "policy:\n  rules:\n    - {name: r, route: local, redact: "
+                                    "true}\n"
+                                    "detect:\n  threshold: 0.8\n  levels: {EMAIL: regulated}\n"
+                                    "  custom:\n    - {name: CODE, words: [a, b]}\n"
+                                    "    - {name: HOST, pattern: 'h[0-9]+', level: internal}\n");
+    seam_config_print(cfg, out);
+    fclose(out);
+    assert_contains(text, "-> pool local (redact)");
+    assert_contains(text, "detect\n");
+    assert_contains(text, "enabled              true");
+    assert_contains(text, "threshold            0.8");
+    assert_contains(text, "image_sensitivity    internal");
+    assert_contains(text, "allow_redact_header  false");
+    assert_contains(text, "EMAIL=regulated");
+    assert_contains(text, "custom detectors (2)");
+    assert_contains(text, "CODE (line 16): regulated, 2 words");
+    assert_contains(text, "HOST (line 17): internal, pattern h[0-9]+");
+    free(text);
+    seam_config_free(cfg);
+}
+
+/* Every allocation of parsing a detect section fails in turn. */
+static void test_detect_fault_injection(void **state)
+{
+    const char *yaml = MIN "policy:\n  rules:\n    - {name: r, route: local, redact: true}\n"
+                           "detect:\n  levels: {EMAIL: regulated, PHONE: public}\n"
+                           "  custom:\n    - {name: A, words: [x, y, z]}\n"
+                           "    - {name: B, pattern: 'p+'}\n";
+    int ok = 0;
+    for (long k = 0; k < 2000 && !ok; k++) {
+        seam_config *cfg = NULL;
+        char err[256];
+        seam_alloc_fail_after(k);
+        seam_rc rc = parse(yaml, &cfg, err, sizeof err);
+        seam_alloc_fail_after(-1);
+        if (rc == SEAM_OK)
+            ok = 1;
+        else
+            assert_int_equal(rc, SEAM_ERR_NOMEM);
+        seam_config_free(cfg);
+    }
+    assert_true(ok);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_shipped_config),  cmocka_unit_test(test_defaults),
-        cmocka_unit_test(test_everything_set),  cmocka_unit_test(test_listen_forms),
-        cmocka_unit_test(test_errors),          cmocka_unit_test(test_error_hides_secret),
-        cmocka_unit_test(test_nul_byte),        cmocka_unit_test(test_utf8),
-        cmocka_unit_test(test_long_key_path),   cmocka_unit_test(test_small_error_buffer),
-        cmocka_unit_test(test_load_errors),     cmocka_unit_test(test_print),
-        cmocka_unit_test(test_fault_injection), cmocka_unit_test(test_providers),
+        cmocka_unit_test(test_shipped_config),
+        cmocka_unit_test(test_defaults),
+        cmocka_unit_test(test_everything_set),
+        cmocka_unit_test(test_listen_forms),
+        cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_error_hides_secret),
+        cmocka_unit_test(test_nul_byte),
+        cmocka_unit_test(test_utf8),
+        cmocka_unit_test(test_long_key_path),
+        cmocka_unit_test(test_small_error_buffer),
+        cmocka_unit_test(test_load_errors),
+        cmocka_unit_test(test_print),
+        cmocka_unit_test(test_fault_injection),
+        cmocka_unit_test(test_providers),
+        cmocka_unit_test(test_detect_defaults),
+        cmocka_unit_test(test_detect_everything_set),
+        cmocka_unit_test(test_detect_words_file),
+        cmocka_unit_test(test_detect_errors),
+        cmocka_unit_test(test_detect_print),
+        cmocka_unit_test(test_detect_fault_injection),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

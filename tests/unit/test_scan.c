@@ -55,7 +55,7 @@ static seam_config *parse_cfg(const char *yaml)
 
 #define MIN_CFG                                                                                    \
     "backends:\n"                                                                                  \
-    "  - { name: a, provider: openai, url: 'http://h:1', location: local, models: [m] }\n"        \
+    "  - { name: a, provider: openai, url: 'http://h:1', location: local, models: [m] }\n"         \
     "pools:\n"                                                                                     \
     "  local: [a]\n"
 
@@ -126,9 +126,9 @@ static void test_luhn_and_cards(void **state)
     assert_false(V(seam_scan__luhn, "79927398710"));
     assert_false(V(seam_scan__luhn, ""));
 
-    const char *good[] = {"4111111111111111",    "4111 1111 1111 1111", "4111-1111-1111-1111",
-                          "378282246310005",     "3782 822463 10005",   "5555555555554444",
-                          "6011111111111117",    "2223003122003222",    "4222222222222",
+    const char *good[] = {"4111111111111111",   "4111 1111 1111 1111", "4111-1111-1111-1111",
+                          "378282246310005",    "3782 822463 10005",   "5555555555554444",
+                          "6011111111111117",   "2223003122003222",    "4222222222222",
                           "4012 8888 8888 1881"};
     for (size_t i = 0; i < sizeof good / sizeof good[0]; i++)
         if (!V(seam_scan__card, good[i]))
@@ -149,9 +149,12 @@ static void test_luhn_and_cards(void **state)
 
 static void test_iban(void **state)
 {
-    const char *good[] = {"DE89 3704 0044 0532 0130 00", "DE89370400440532013000",
-                          "GB82 WEST 1234 5698 7654 32", "NL91ABNA0417164300",
-                          "FR1420041010050500013M02606", "ES9121000418450200051332",
+    const char *good[] = {"DE89 3704 0044 0532 0130 00",
+                          "DE89370400440532013000",
+                          "GB82 WEST 1234 5698 7654 32",
+                          "NL91ABNA0417164300",
+                          "FR1420041010050500013M02606",
+                          "ES9121000418450200051332",
                           "BE68539007547034"};
     for (size_t i = 0; i < sizeof good / sizeof good[0]; i++)
         if (!V(seam_scan__iban, good[i]))
@@ -216,9 +219,10 @@ static void test_nhs(void **state)
 
 static void test_jwt(void **state)
 {
-    assert_true(V(seam_scan__jwt,
-                  "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6Ikpv"
-                  "aG4gRG9lIiwiaWF0IjoxNTE2MjM5MDIyfQ.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c"));
+    assert_true(
+        V(seam_scan__jwt,
+          "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6Ikpv"
+          "aG4gRG9lIiwiaWF0IjoxNTE2MjM5MDIyfQ.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c"));
     /* alg "none": no signature. */
     assert_true(V(seam_scan__jwt, "eyJhbGciOiJub25lIn0.eyJzdWIiOiIxIn0."));
     /* Header without "alg". */
@@ -260,8 +264,8 @@ static void test_network(void **state)
 
 static void test_phone(void **state)
 {
-    const char *good[] = {"+44 20 7946 0958", "+1 212-555-0198", "(212) 555-0198",
-                          "212.555.0198",     "+49 30 35018320", "+442079460958",
+    const char *good[] = {"+44 20 7946 0958",  "+1 212-555-0198",   "(212) 555-0198",
+                          "212.555.0198",      "+49 30 35018320",   "+442079460958",
                           "+1 (212) 555-0198", "+33 1 23 45 67 89", "+91 98765 43210"};
     for (size_t i = 0; i < sizeof good / sizeof good[0]; i++)
         if (!V(seam_scan__phone, good[i]))
@@ -271,7 +275,7 @@ static void test_phone(void **state)
                          "+35236450.6",     /* a decimal */
                          "123-555-0198",    "212-055-0198",
                          "+80 12345678", /* no such country code */
-                         "(212 555-0198", "+1 212-555-01981"};
+                         "(212 555-0198",   "+1 212-555-01981"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         if (V(seam_scan__phone, bad[i]))
             fail_msg("phone %s should be invalid", bad[i]);
@@ -288,12 +292,12 @@ static void test_dates(void **state)
         const char *s;
         size_t len;
     } cases[] = {
-        {"1990-05-25", 10},     {"05/25/1990", 10},     {"25/05/1990", 10},
-        {"25.05.1990", 10},     {"5/25/90", 7},         {"25 May 1990", 11},
-        {"25th May 1990", 13},  {"May 25, 1990", 12},   {"September 3 1990", 16},
-        {"3 Sept 1990", 11},    {"25-May-1990", 11},    {"1990-13-01", 0},
-        {"31/02/1990", 0},      {"1990-05-251", 0},     {"May 1990", 0},
-        {"25 Mayo 1990", 0},    {"born 1990", 0},       {"1990/05/25, ok", 10},
+        {"1990-05-25", 10},    {"05/25/1990", 10},   {"25/05/1990", 10},
+        {"25.05.1990", 10},    {"5/25/90", 7},       {"25 May 1990", 11},
+        {"25th May 1990", 13}, {"May 25, 1990", 12}, {"September 3 1990", 16},
+        {"3 Sept 1990", 11},   {"25-May-1990", 11},  {"1990-13-01", 0},
+        {"31/02/1990", 0},     {"1990-05-251", 0},   {"May 1990", 0},
+        {"25 Mayo 1990", 0},   {"born 1990", 0},     {"1990/05/25, ok", 10},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         size_t got = V(seam_scan__date, cases[i].s);
@@ -308,22 +312,37 @@ static void test_entropy_placeholders(void **state)
     assert_true(V(seam_scan__entropy, "abcd") > 1.99 && V(seam_scan__entropy, "abcd") < 2.01);
     assert_true(V(seam_scan__entropy, "FVjLxSJoPBC5jC!TSKO0shwJEU6^N") > 3.5);
 
-    const char *ph[] = {"<your-password-here>", "${API_KEY}",  "{{ token }}", "{password}",
-                        "changeme",             "xxxxxxxx",    "XXXXXXXXXXXX", "$DB_PASSWORD",
-                        "%APPDATA%",            "your_key_here", "aaaaaaaaaaaa", "abababababab",
-                        "0123456789",           "[REDACTED]",  "sk-example-key"};
+    const char *ph[] = {"<your-password-here>", "${API_KEY}",   "{{ token }}",
+                        "{password}",           "changeme",     "xxxxxxxx",
+                        "XXXXXXXXXXXX",         "$DB_PASSWORD", "%APPDATA%",
+                        "your_key_here",        "aaaaaaaaaaaa", "abababababab",
+                        "0123456789",           "[REDACTED]",   "sk-example-key"};
     for (size_t i = 0; i < sizeof ph / sizeof ph[0]; i++)
         if (!V(seam_scan__placeholder, ph[i]))
             fail_msg("'%s' should be a placeholder", ph[i]);
-    const char *real[] = {"FVjLxSJoPBC5jC!TSKO0shwJEU6^N", "$V0QmCZSxLzXl7xeQBjtbW",
-                          "s3cr3t!Pass", "Xk9#mP2$qRt7!vLw"};
+    /* Every word of the placeholder list, inside a value (this also checks
+     * that the list and its index by first character agree). */
+    const char *words[] = {"example", "placeholder", "changeme", "change_me", "change-me",
+                           "xxxxx",   "redacted",    "dummy",    "sample",    "insert",
+                           "replace", "password",    "notreal",  "not_real",  "${",
+                           "{{",      "}}",          "%(",       "*****",     "....",
+                           "your",    "here",        "todo",     "fake",      "xxxx",
+                           "fixme"};
+    for (size_t i = 0; i < sizeof words / sizeof words[0]; i++) {
+        char v[64];
+        snprintf(v, sizeof v, "Q7%sZ9k", words[i]);
+        if (!V(seam_scan__placeholder, v))
+            fail_msg("'%s' should be a placeholder", v);
+    }
+    const char *real[] = {"FVjLxSJoPBC5jC!TSKO0shwJEU6^N", "$V0QmCZSxLzXl7xeQBjtbW", "s3cr3t!Pass",
+                          "Xk9#mP2$qRt7!vLw"};
     for (size_t i = 0; i < sizeof real / sizeof real[0]; i++)
         if (V(seam_scan__placeholder, real[i]))
             fail_msg("'%s' should not be a placeholder", real[i]);
 
-    const char *code[] = {"os.environ[\"X\"]", "getpass()", "settings.SECRET_KEY",
-                          "process.env.TOKEN", "https://example.com/x", "/etc/secret",
-                          "urn:ietf:params:oauth"};
+    const char *code[] = {
+        "os.environ[\"X\"]",     "getpass()",   "settings.SECRET_KEY",  "process.env.TOKEN",
+        "https://example.com/x", "/etc/secret", "urn:ietf:params:oauth"};
     for (size_t i = 0; i < sizeof code / sizeof code[0]; i++)
         if (!V(seam_scan__code_like, code[i]))
             fail_msg("'%s' should look like code", code[i]);
@@ -334,17 +353,20 @@ static void test_entropy_placeholders(void **state)
 /* ---- the scanner, type by type -------------------------------------------- */
 
 #define PEM_BODY                                                                                   \
-    "ouLa5FHz5oR+jfh6jOEnkniLq6MpRk12xE5tINTQqe7UH2nXxwrC9AO0mMfWcPlw\n"                          \
-    "i9/4Dsesz1TvQQ3JDSrbRexdGYXCp2zop6zCjteBKfAJGrNyIxQPfmYKTnpA8jpv\n"                          \
+    "ouLa5FHz5oR+jfh6jOEnkniLq6MpRk12xE5tINTQqe7UH2nXxwrC9AO0mMfWcPlw\n"                           \
+    "i9/4Dsesz1TvQQ3JDSrbRexdGYXCp2zop6zCjteBKfAJGrNyIxQPfmYKTnpA8jpv\n"                           \
     "7oO8VTpTnzcNn8DLZSZ8NJo9FbHbvSOuBtf6Nt25607eWor37t+JpX0sjuZ87cKs\n"
 #define JWT_IO                                                                                     \
-    "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4gRG9lIiwiaWF0" \
+    "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9."                                                        \
+    "eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4gRG9lIiwiaWF0"                                     \
     "IjoxNTE2MjM5MDIyfQ.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c"
 #define OPENAI_PROJ                                                                                \
-    "sk-proj-NEhEkk-iqq8vH2BzNZV45pFCiRcDCajhDieQjEJ-Bq8F80ymm3T207gmT3BlbkFJhZRnFyy5r2xJ7Fj4mgblEv" \
+    "sk-proj-NEhEkk-iqq8vH2BzNZV45pFCiRcDCajhDieQjEJ-"                                             \
+    "Bq8F80ymm3T207gmT3BlbkFJhZRnFyy5r2xJ7Fj4mgblEv"                                               \
     "0-9BZhvWaXH6K2-tyLBhhOhg9uhkxiiEZpFf"
 #define ANTHROPIC                                                                                  \
-    "sk-ant-api03-iFVKu4MbMnrHontIKARAH-Ggl2JfaQqHu42bojteVs3qfNUfTAFnT0tEuw0dwQ0FIunWe8Cz6SNDCdyZQ" \
+    "sk-ant-api03-iFVKu4MbMnrHontIKARAH-"                                                          \
+    "Ggl2JfaQqHu42bojteVs3qfNUfTAFnT0tEuw0dwQ0FIunWe8Cz6SNDCdyZQ"                                  \
     "JiJSZQdoHwHeAA"
 
 static const struct {
@@ -378,13 +400,17 @@ static const struct {
     {SEAM_ENT_GITHUB_TOKEN, "my token is ghp_TPSIAoCLrZ3aWZkSBvrjn9Wvgfygw2wMqZcU can you",
      "ghp_TPSIAoCLrZ3aWZkSBvrjn9Wvgfygw2wMqZcU"},
     {SEAM_ENT_GITHUB_TOKEN,
-     "pat github_pat_DIh7yfJs1ON43xKmTecQoX_sf2o3gyrDO1xkxwnQrS7RPeMOkIUpkDyr7OSJoRu1XXdo0cZuzren68K4"
+     "pat "
+     "github_pat_DIh7yfJs1ON43xKmTecQoX_sf2o3gyrDO1xkxwnQrS7RPeMOkIUpkDyr7OSJoRu1XXdo0cZuzren68K4"
      "Tu",
-     "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"},
-    {SEAM_ENT_GITLAB_TOKEN, "GITLAB_TOKEN=glpat-B_Y6sHrFH2ZUCr_lgotu", "glpat-B_Y6sHrFH2ZUCr_lgotu"},
+     "github_pat_DIh7yfJs1ON43xKmTecQoX_"
+     "sf2o3gyrDO1xkxwnQrS7RPeMOkIUpkDyr7OSJoRu1XXdo0cZuzren68K4Tu"},
+    {SEAM_ENT_GITLAB_TOKEN, "GITLAB_TOKEN=glpat-B_Y6sHrFH2ZUCr_lgotu",
+     "glpat-B_Y6sHrFH2ZUCr_lgotu"},
     {SEAM_ENT_HUGGINGFACE_TOKEN, "HF_TOKEN=hf_YRBMeyyMDHqJ38aRUhR4IWrXPvhsBkDa9U",
      "hf_YRBMeyyMDHqJ38aRUhR4IWrXPvhsBkDa9U"},
-    {SEAM_ENT_NPM_TOKEN, "//registry.npmjs.org/:_authToken=npm_4UqGWlG6g3Ot1OGMmjxWkI9X7H6aMuFbh7x4",
+    {SEAM_ENT_NPM_TOKEN,
+     "//registry.npmjs.org/:_authToken=npm_4UqGWlG6g3Ot1OGMmjxWkI9X7H6aMuFbh7x4",
      "npm_4UqGWlG6g3Ot1OGMmjxWkI9X7H6aMuFbh7x4"},
     {SEAM_ENT_OPENAI_KEY, "OPENAI_API_KEY=" OPENAI_PROJ, OPENAI_PROJ},
     {SEAM_ENT_OPENAI_KEY, "key 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.",
@@ -392,7 +418,8 @@ static const struct {
     {SEAM_ENT_ANTHROPIC_KEY, "client = Anthropic(api_key=\"" ANTHROPIC "\")", ANTHROPIC},
     {SEAM_ENT_GOOGLE_API_KEY, "maps key AIzan3SO3oXyGf3azU3iQOpMN0PZLqy1WwMZaMK stopped",
      "AIzan3SO3oXyGf3azU3iQOpMN0PZLqy1WwMZaMK"},
-    {SEAM_ENT_SLACK_TOKEN, "slack bot token: xoxb-369957773872-1489513433200-pEN2XeDA4OKmTSyFzpjPSa5W",
+    {SEAM_ENT_SLACK_TOKEN,
+     "slack bot token: xoxb-369957773872-1489513433200-pEN2XeDA4OKmTSyFzpjPSa5W",
      "xoxb-369957773872-1489513433200-pEN2XeDA4OKmTSyFzpjPSa5W"},
     {SEAM_ENT_SLACK_TOKEN,
      "post to https://hooks.slack.com/services/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 now",
@@ -594,10 +621,10 @@ static void test_levels(void **state)
     seam_scan_result_free(&r);
 
     for (uint32_t t = 0; t < SEAM_ENT__BUILTIN_COUNT; t++) {
-        seam_sensitivity want = t == SEAM_ENT_EMAIL || t == SEAM_ENT_PHONE ||
-                                        t == SEAM_ENT_IP_ADDRESS
-                                    ? SEAM_SENS_INTERNAL
-                                    : SEAM_SENS_REGULATED;
+        seam_sensitivity want =
+            t == SEAM_ENT_EMAIL || t == SEAM_ENT_PHONE || t == SEAM_ENT_IP_ADDRESS
+                ? SEAM_SENS_INTERNAL
+                : SEAM_SENS_REGULATED;
         assert_int_equal(seam_scan_type_level(S, t), want);
         assert_non_null(seam_scan_type_name(S, t));
     }
@@ -621,7 +648,8 @@ static void test_normalize_unit(void **state)
 {
     char buf[64];
     uint32_t mpos[32], mdelta[32];
-    seam_scan__norm nm = {.buf = buf, .cap = sizeof buf, .mpos = mpos, .mdelta = mdelta, .mcap = 32};
+    seam_scan__norm nm = {
+        .buf = buf, .cap = sizeof buf, .mpos = mpos, .mdelta = mdelta, .mcap = 32};
     /* "4\u00a01\u200b2\uff13-\u20134" */
     const char *src = "4\xc2\xa0"
                       "1\xe2\x80\x8b"
@@ -728,12 +756,13 @@ static void test_windows(void **state)
 static void test_custom_words_and_patterns(void **state)
 {
     seam_config *cfg = parse_cfg(
-        MIN_CFG "detect:\n"
-                "  custom:\n"
-                "    - { name: PROJECT_CODENAME, words: [bluebird, nightjar, c++], level: internal }\n"
-                "    - { name: HOSTNAME, pattern: '[a-z0-9-]+\\.corp\\.example\\.com', level: "
-                "internal }\n"
-                "    - { name: ACCOUNT, pattern: 'ACCT-[0-9]{6}' }\n");
+        MIN_CFG
+        "detect:\n"
+        "  custom:\n"
+        "    - { name: PROJECT_CODENAME, words: [bluebird, nightjar, c++], level: internal }\n"
+        "    - { name: HOSTNAME, pattern: '[a-z0-9-]+\\.corp\\.example\\.com', level: "
+        "internal }\n"
+        "    - { name: ACCOUNT, pattern: 'ACCT-[0-9]{6}' }\n");
     seam_scanner *s = new_scanner(cfg);
     seam_scan_scratch *sc = seam_scan_scratch_new(s);
     seam_scan_result r;
@@ -817,8 +846,7 @@ static void test_words_file(void **state)
     fclose(f);
     f = fopen(path, "w");
     assert_non_null(f);
-    fputs(MIN_CFG "detect:\n  custom:\n    - { name: CUSTOMERS, words_file: customers.txt }\n",
-          f);
+    fputs(MIN_CFG "detect:\n  custom:\n    - { name: CUSTOMERS, words_file: customers.txt }\n", f);
     fclose(f);
 
     seam_config *cfg = NULL;
@@ -860,7 +888,8 @@ static void expect_scanner_error(const char *yaml, const char *want1, const char
 static void test_scanner_config_errors(void **state)
 {
     /* MIN_CFG is 4 lines; detect: is line 5. */
-    expect_scanner_error(MIN_CFG "detect:\n  levels:\n    EMAIL: regulated\n    CREDIT_CRD: public\n",
+    expect_scanner_error(MIN_CFG
+                         "detect:\n  levels:\n    EMAIL: regulated\n    CREDIT_CRD: public\n",
                          "t.yaml:8:", "CREDIT_CRD");
     expect_scanner_error(MIN_CFG "detect:\n  custom:\n    - { name: EMAIL, words: [x] }\n",
                          "t.yaml:7:", "EMAIL");
@@ -955,9 +984,8 @@ static void test_dev_set(void **state)
         json_t *text = json_object_get(o, "text"), *ents = json_object_get(o, "entities");
         assert_true(json_is_string(text) && json_is_array(ents));
         r.n = 0;
-        assert_int_equal(seam_scan_text(S, SC, json_string_value(text), json_string_length(text),
-                                        &r),
-                         SEAM_OK);
+        assert_int_equal(
+            seam_scan_text(S, SC, json_string_value(text), json_string_length(text), &r), SEAM_OK);
         bool used[256] = {false};
         assert_true(r.n < 256);
         size_t i;
@@ -974,8 +1002,7 @@ static void test_dev_set(void **state)
                 fail_msg("unknown type %s in the dev set", ty);
             bool hit = false;
             for (size_t j = 0; j < r.n && !hit; j++)
-                if (!used[j] && r.ents[j].type == t && r.ents[j].start == st &&
-                    r.ents[j].end == en)
+                if (!used[j] && r.ents[j].type == t && r.ents[j].start == st && r.ents[j].end == en)
                     hit = used[j] = true;
             if (hit)
                 c[t].tp++;
@@ -1002,8 +1029,8 @@ static void test_dev_set(void **state)
             continue;
         double p = ratio(c[t].tp, c[t].tp + c[t].fp), rc = ratio(c[t].tp, c[t].tp + c[t].fn);
         if (p < 0.97 || rc < 0.97) {
-            print_error("%-16s P %.3f R %.3f (tp %u fp %u fn %u)\n",
-                        seam_scan_type_name(S, t), p, rc, c[t].tp, c[t].fp, c[t].fn);
+            print_error("%-16s P %.3f R %.3f (tp %u fp %u fn %u)\n", seam_scan_type_name(S, t), p,
+                        rc, c[t].tp, c[t].fp, c[t].fn);
             bad++;
         }
     }
