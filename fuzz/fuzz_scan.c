@@ -3,7 +3,7 @@
  * seam_scan_text with the built-in detectors plus custom words and a custom
  * pattern, once as given (usually the in-place path), once behind a
  * no-break space and a full-width digit (the normalised path) and, for
- * inputs starting with 0xff, repeated past 150 KB (windows). Every result
+ * inputs starting with 0xff 0xff, repeated past 100 KB (windows). Every result
  * must be well formed: spans inside the text, on UTF-8 boundaries of the
  * original bytes, sorted and not overlapping, scores between the threshold
  * and 1, known types, and a level that matches the types found.
@@ -113,10 +113,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memcpy(buf + 5, data, size);
     check(buf, size + 5, 1);
     free(buf);
-    /* Inputs that start with 0xff are repeated past 150 KB (behind a
-     * look-alike), so the scan runs over several overlapping windows. */
-    if (size > 1 && data[0] == 0xff) {
-        size_t total = 5 + ((150000 / size) + 1) * size;
+    /* Inputs that start with 0xff 0xff are repeated past 100 KB (behind a
+     * look-alike), so the scan runs over overlapping windows. */
+    if (size > 2 && data[0] == 0xff && data[1] == 0xff) {
+        size_t total = 5 + ((100000 / size) + 1) * size;
         char *big = malloc(total);
         if (!big)
             return 0;

@@ -504,6 +504,7 @@ typedef struct match_ctx {
     size_t base;               /* offset of <src> in the caller's text */
     size_t keep_lo, keep_hi;   /* entities must lie inside, in caller offsets */
     seam_scan_result *res;
+    size_t n0; /* entities already in res before this scan */
     seam_rc rc;
 } match_ctx;
 
@@ -512,10 +513,13 @@ static int is_word_byte(unsigned char c)
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
 }
 
-/* Scores a value found by row <d> and appends it when it reaches the
- * threshold and lies inside the window's share of the text. Returns -1
- * when the result cannot grow. */
-static int keep(match_ctx *x, uint32_t type, size_t st, size_t en, float score)
+/* Appends the value [<st>, <en>) of the scanned text, as an entity of
+ * <type> with <score>, when the score reaches the threshold and the value
+ * lies inside the window's share of the text. With <merge>, a value that
+ * starts where the last entity of this scan starts, with the same type,
+ * replaces it (a longer match of the same expression). Returns -1 when the
+ * result cannot grow. */
+static int keep(match_ctx *x, uint32_t type, size_t st, size_t en, float score, bool merge)
 {
     size_t S, E;
     if (score < x->s->threshold || en <= st)
@@ -529,7 +533,13 @@ static int keep(match_ctx *x, uint32_t type, size_t st, size_t en, float score)
     }
     if (S < x->keep_lo || E > x->keep_hi)
         return 0;
-    return push(x->res, type, S, E, score);
+    seam_scan_result *res = x->res;
+    if (merge && res->n > x->n0 && res->ents[res->n - 1].type == type &&
+        res->ents[res->n - 1].start == S) {
+        res->ents[res->n - 1].end = E;
+        return 0;
+    }
+    return push(res, type, S, E, score);
 }
 
 static float score_hit(const match_ctx *x, const seam_scan__detector *d, const seam_scan__hit *h)
@@ -570,7 +580,7 @@ static int on_match(unsigned int id, unsigned long long from, unsigned long long
                 if (hits[h].verdict == SEAM_SCAN__REJECT)
                     continue;
                 float score = score_hit(x, d, &hits[h]);
-                if (keep(x, d->type, hits[h].start, hits[h].end, score) != 0)
+                if (keep(x, d->type, hits[h].start, hits[h].end, score, false) != 0)
                     goto nomem;
             }
         }
@@ -578,8 +588,11 @@ static int on_match(unsigned int id, unsigned long long from, unsigned long long
     }
     if (id < s->word_base) {
         /* Custom patterns are compiled with start-of-match tracking: the
-         * operator's expression may be anything. */
-        if (keep(x, s->custom_pat_type[id - s->nbuiltin_pat], (size_t)from, en, 1.0f) != 0)
+         * operator's expression may be anything. Vectorscan reports every
+         * end of a match; a longer one from the same start replaces the
+         * shorter, so that "[a-z]+" over a long word is one entity, not one
+         * per letter. */
+        if (keep(x, s->custom_pat_type[id - s->nbuiltin_pat], (size_t)from, en, 1.0f, true) != 0)
             goto nomem;
         return 0;
     }
@@ -594,7 +607,7 @@ static int on_match(unsigned int id, unsigned long long from, unsigned long long
         return 0;
     if (en < x->n && is_word_byte(t[en - 1]) && is_word_byte(t[en]))
         return 0;
-    if (keep(x, w->type, st, en, 1.0f) != 0)
+    if (keep(x, w->type, st, en, 1.0f, false) != 0)
         goto nomem;
     return 0;
 nomem:
@@ -623,7 +636,7 @@ static size_t char_start(const char *t, size_t i)
 }
 
 static seam_rc scan_windows(const seam_scanner *s, seam_scan_scratch *sc, const char *text,
-                            size_t len, seam_scan_result *res)
+                            size_t len, seam_scan_result *res, size_t n0)
 {
     size_t ws = 0;
     for (;;) {
@@ -642,6 +655,7 @@ static seam_rc scan_windows(const seam_scanner *s, seam_scan_scratch *sc, const 
             .keep_lo = ws == 0 ? 0 : ws + EDGE,
             .keep_hi = we == len ? len : we - EDGE,
             .res = res,
+            .n0 = n0,
             .rc = SEAM_OK,
         };
         seam_rc rc = scan_block(s, sc, &x);
@@ -670,15 +684,22 @@ seam_rc seam_scan_text(const seam_scanner *s, seam_scan_scratch *sc, const char 
     if (len == 0)
         return SEAM_OK;
     if (seam_scan__lookalike_find(text, len) == len && len <= UINT_MAX) {
-        match_ctx x = {
-            .s = s, .t = text, .n = len, .src = text, .keep_hi = len, .res = res, .rc = SEAM_OK};
+        match_ctx x = {.s = s,
+                       .t = text,
+                       .n = len,
+                       .src = text,
+                       .keep_hi = len,
+                       .res = res,
+                       .n0 = n0,
+                       .rc = SEAM_OK};
         rc = scan_block(s, sc, &x);
     } else {
-        rc = scan_windows(s, sc, text, len, res);
+        rc = scan_windows(s, sc, text, len, res, n0);
     }
     if (rc != SEAM_OK)
         goto fail;
-    res->n = n0 + resolve(res->ents + n0, res->n - n0);
+    if (res->n > n0)
+        res->n = n0 + resolve(res->ents + n0, res->n - n0);
     for (size_t i = n0; i < res->n; i++) {
         seam_sensitivity l = s->levels[res->ents[i].type];
         if (l > res->level)

@@ -940,7 +940,6 @@ double seam_scan__entropy(const char *p, size_t n)
     return log2((double)n) - sum / (double)n;
 }
 
-
 static bool is_ident(const char *p, size_t n)
 {
     if (n == 0 || is_digit(p[0]))
@@ -974,38 +973,23 @@ static const struct {
     const char *w;
     unsigned char len, short_only;
 } ph_words[] = {
-    {"example", 7, 0},  {"placeholder", 11, 0}, {"changeme", 8, 0}, {"change_me", 9, 0},
-    {"change-me", 9, 0}, {"xxxxx", 5, 0},       {"redacted", 8, 0}, {"dummy", 5, 0},
-    {"sample", 6, 0},   {"insert", 6, 0},       {"replace", 7, 0},  {"password", 8, 0},
-    {"notreal", 7, 0},  {"not_real", 8, 0},     {"${", 2, 0},       {"{{", 2, 0},
-    {"}}", 2, 0},       {"%(", 2, 0},           {"*****", 5, 0},    {"....", 4, 0},
-    {"your", 4, 1},     {"here", 4, 1},         {"todo", 4, 1},     {"fake", 4, 1},
-    {"xxxx", 4, 1},     {"fixme", 5, 1},
+    {"example", 7, 0},   {"placeholder", 11, 0}, {"changeme", 8, 0}, {"change_me", 9, 0},
+    {"change-me", 9, 0}, {"xxxxx", 5, 0},        {"redacted", 8, 0}, {"dummy", 5, 0},
+    {"sample", 6, 0},    {"insert", 6, 0},       {"replace", 7, 0},  {"password", 8, 0},
+    {"notreal", 7, 0},   {"not_real", 8, 0},     {"${", 2, 0},       {"{{", 2, 0},
+    {"}}", 2, 0},        {"%(", 2, 0},           {"*****", 5, 0},    {"....", 4, 0},
+    {"your", 4, 1},      {"here", 4, 1},         {"todo", 4, 1},     {"fake", 4, 1},
+    {"xxxx", 4, 1},      {"fixme", 5, 1},
 };
 
 /* For each character, the words of ph_words (1-based, 0-terminated) that
  * start with it, so the search below compares only where a word can
  * begin, and only with those words. */
 static const unsigned char ph_index[256][4] = {
-    ['e'] = {1},
-    ['p'] = {2, 12},
-    ['c'] = {3, 4, 5},
-    ['x'] = {6, 25},
-    ['r'] = {7, 11},
-    ['d'] = {8},
-    ['s'] = {9},
-    ['i'] = {10},
-    ['n'] = {13, 14},
-    ['$'] = {15},
-    ['{'] = {16},
-    ['}'] = {17},
-    ['%'] = {18},
-    ['*'] = {19},
-    ['.'] = {20},
-    ['y'] = {21},
-    ['h'] = {22},
-    ['t'] = {23},
-    ['f'] = {24, 26},
+    ['e'] = {1},  ['p'] = {2, 12}, ['c'] = {3, 4, 5}, ['x'] = {6, 25},  ['r'] = {7, 11},
+    ['d'] = {8},  ['s'] = {9},     ['i'] = {10},      ['n'] = {13, 14}, ['$'] = {15},
+    ['{'] = {16}, ['}'] = {17},    ['%'] = {18},      ['*'] = {19},     ['.'] = {20},
+    ['y'] = {21}, ['h'] = {22},    ['t'] = {23},      ['f'] = {24, 26},
 };
 
 static bool is_lower(int c)

@@ -322,12 +322,11 @@ static void test_entropy_placeholders(void **state)
             fail_msg("'%s' should be a placeholder", ph[i]);
     /* Every word of the placeholder list, inside a value (this also checks
      * that the list and its index by first character agree). */
-    const char *words[] = {"example", "placeholder", "changeme", "change_me", "change-me",
-                           "xxxxx",   "redacted",    "dummy",    "sample",    "insert",
-                           "replace", "password",    "notreal",  "not_real",  "${",
-                           "{{",      "}}",          "%(",       "*****",     "....",
-                           "your",    "here",        "todo",     "fake",      "xxxx",
-                           "fixme"};
+    const char *words[] = {
+        "example", "placeholder", "changeme", "change_me", "change-me", "xxxxx",   "redacted",
+        "dummy",   "sample",      "insert",   "replace",   "password",  "notreal", "not_real",
+        "${",      "{{",          "}}",       "%(",        "*****",     "....",    "your",
+        "here",    "todo",        "fake",     "xxxx",      "fixme"};
     for (size_t i = 0; i < sizeof words / sizeof words[0]; i++) {
         char v[64];
         snprintf(v, sizeof v, "Q7%sZ9k", words[i]);
@@ -751,6 +750,36 @@ static void test_windows(void **state)
     free(t);
 }
 
+/* Texts made of one prefix or anchor repeated: every checker bounds how
+ * far it reads, so these scan in linear time (quadratic ones would take
+ * minutes here) and find nothing. */
+static void test_adversarial_repeats(void **state)
+{
+    static const char *const units[] = {
+        "sk-proj-",  "ghp_",    "a@",         "::",    "xoxb-",    "sk_live_",
+        ".eyJ",      "AIza",    "1 ",         "12-",   "+1 ",      "PRIVATE KEY-----\n",
+        "password=", "Bearer ", "https://u:", "call ", "T3BlbkFJ", "DOB ",
+    };
+    const size_t total = 256 * 1024;
+    char *t = malloc(total + 32);
+    assert_non_null(t);
+    for (size_t u = 0; u < sizeof units / sizeof units[0]; u++) {
+        size_t len = 0, ul = strlen(units[u]);
+        while (len + ul <= total) {
+            memcpy(t + len, units[u], ul);
+            len += ul;
+        }
+        seam_scan_result r;
+        seam_scan_result_init(&r);
+        assert_int_equal(seam_scan_text(S, SC, t, len, &r), SEAM_OK);
+        if (r.n)
+            fail_msg("'%s' repeated: %zu entities, the first %s", units[u], r.n,
+                     seam_scan_type_name(S, r.ents[0].type));
+        seam_scan_result_free(&r);
+    }
+    free(t);
+}
+
 /* ---- custom detectors ----------------------------------------------------- */
 
 static void test_custom_words_and_patterns(void **state)
@@ -792,6 +821,33 @@ static void test_custom_words_and_patterns(void **state)
     assert_true(r.ents[0].score == 1.0f);
     assert_int_equal(r.level, SEAM_SENS_REGULATED);
     seam_scan_result_free(&r);
+    seam_scan_scratch_free(sc);
+    seam_scanner_free(s);
+    seam_config_free(cfg);
+}
+
+/* An expression that matches at every end of a long run ("z+") yields one
+ * entity, not one per character. */
+static void test_custom_pattern_runs(void **state)
+{
+    seam_config *cfg = parse_cfg(
+        MIN_CFG "detect:\n  custom:\n    - { name: ZED, pattern: 'z+', level: public }\n");
+    seam_scanner *s = new_scanner(cfg);
+    seam_scan_scratch *sc = seam_scan_scratch_new(s);
+    size_t len = 200000;
+    char *t = malloc(len);
+    assert_non_null(t);
+    memset(t, 'z', len);
+    t[0] = ' ';
+    seam_scan_result r;
+    seam_scan_result_init(&r);
+    assert_int_equal(seam_scan_text(s, sc, t, len, &r), SEAM_OK);
+    assert_int_equal(r.n, 1);
+    assert_int_equal(r.ents[0].start, 1);
+    assert_int_equal(r.ents[0].end, len);
+    assert_int_equal(r.level, SEAM_SENS_PUBLIC);
+    seam_scan_result_free(&r);
+    free(t);
     seam_scan_scratch_free(sc);
     seam_scanner_free(s);
     seam_config_free(cfg);
@@ -1084,7 +1140,9 @@ int main(void)
         cmocka_unit_test(test_normalize_unit),
         cmocka_unit_test(test_normalized_spans),
         cmocka_unit_test(test_windows),
+        cmocka_unit_test(test_adversarial_repeats),
         cmocka_unit_test(test_custom_words_and_patterns),
+        cmocka_unit_test(test_custom_pattern_runs),
         cmocka_unit_test(test_many_words),
         cmocka_unit_test(test_words_file),
         cmocka_unit_test(test_scanner_config_errors),
