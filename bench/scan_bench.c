@@ -550,7 +550,7 @@ int main(int argc, char **argv)
            "- **Throughput corpora**: *prose prompts* are instruction sentences; *seam's sources "
            "and docs* is real C and English (../src, README.md, bench/REPORT.md); the *typical "
            "mix* takes three snippets in five from the prose sentences and the rest from the "
-           "clean-text generator, so that about a third of its bytes are code, logs and "
+           "clean-text generator, so that about half of its bytes are code, logs and "
            "configuration; the *stress mix* is all generator snippets (numbers and keywords "
            "everywhere, the worst case for a scanner whose costs are digits and keywords); the "
            "*dev set texts* hold about one entity per 100 bytes.\n"

@@ -215,7 +215,7 @@ static size_t one(seam_scan__hit *out, size_t s, size_t e, seam_scan__verdict v)
 
 /* Matches <shape> at t[i]: 'd' a digit, 'U' an upper-case letter, 'V' an
  * upper-case letter or 9, 's' a separator from <seps> (the same one each
- * time). Returns the end of the match, or 0. */
+ * time), any other character itself. Returns the end of the match, or 0. */
 static size_t shape_at(const char *t, size_t n, size_t i, const char *shape, const char *seps)
 {
     char sep = 0;
@@ -245,6 +245,9 @@ static size_t shape_at(const char *t, size_t n, size_t i, const char *shape, con
             sep = (char)c;
             break;
         }
+        default:
+            if (c != U(*p))
+                return 0;
         }
     }
     return i;

@@ -467,9 +467,10 @@ static const char *const corpus_prose[] = {
     "The vendor confirmed that the fix will ship with the next maintenance release. ",
 };
 
-/* Prompts shaped like typical traffic: mostly prose, some code, a little
- * of everything else (three in five snippets are prose sentences). Used
- * for throughput, where the stress mix above would understate it. */
+/* Prompts shaped like typical traffic: prose with code, logs and
+ * configuration mixed in (three snippets in five are prose sentences, about
+ * half the bytes). Used for throughput, where the stress mix above would
+ * understate it. */
 static size_t corpus_typical_prompt(corpus_rng *r, char *o, size_t cap, size_t target)
 {
     size_t len = 0;
