@@ -893,19 +893,6 @@ static seam_rc anthropic_stream_end(seam_provider_stream *s, const seam_event_si
     return rc;
 }
 
-/* {"type":"error","error":{"type","message"}} */
-static void anthropic_error_message(const char *body, size_t len, char *out, size_t n)
-{
-    json_error_t jerr;
-    out[0] = '\0';
-    json_t *root = json_loadb(body, len, 0, &jerr);
-    const json_t *e = json_object_get(root, "error");
-    const json_t *m = json_is_object(e) ? json_object_get(e, "message") : e;
-    if (json_is_string(m))
-        snprintf(out, n, "%s", json_string_value(m));
-    json_decref(root);
-}
-
 const seam_provider seam_provider_anthropic = {
     .name = "anthropic",
     .build = anthropic_build,
@@ -913,7 +900,7 @@ const seam_provider seam_provider_anthropic = {
     .stream_new = anthropic_stream_new,
     .stream_feed = anthropic_stream_feed,
     .stream_end = anthropic_stream_end,
-    .error_message = anthropic_error_message,
+    .error_message = seam_provider__error_message,
     .probe_path = "/v1/models",
     .probe_headers = anthropic_probe_headers,
 };

@@ -679,20 +679,6 @@ static seam_rc gemini_stream_end(seam_provider_stream *s, const seam_event_sink 
     return finish_answer(&s->st, sink) ? SEAM_ERR_CANCELLED : SEAM_OK;
 }
 
-/* {"error":{"code","message","status"}}, or a list of one such object. */
-static void gemini_error_message(const char *body, size_t len, char *out, size_t n)
-{
-    json_error_t jerr;
-    out[0] = '\0';
-    json_t *root = json_loadb(body, len, 0, &jerr);
-    const json_t *o = json_is_array(root) ? json_array_get(root, 0) : root;
-    const json_t *e = json_object_get(o, "error");
-    const json_t *m = json_is_object(e) ? json_object_get(e, "message") : e;
-    if (json_is_string(m))
-        snprintf(out, n, "%s", json_string_value(m));
-    json_decref(root);
-}
-
 const seam_provider seam_provider_gemini = {
     .name = "gemini",
     .build = gemini_build,
@@ -700,7 +686,7 @@ const seam_provider seam_provider_gemini = {
     .stream_new = gemini_stream_new,
     .stream_feed = gemini_stream_feed,
     .stream_end = gemini_stream_end,
-    .error_message = gemini_error_message,
+    .error_message = seam_provider__error_message,
     .probe_path = "/v1beta/models",
     .probe_headers = gemini_probe_headers,
 };

@@ -535,19 +535,6 @@ static seam_rc ollama_stream_end(seam_provider_stream *s, const seam_event_sink 
     return SEAM_OK;
 }
 
-/* {"error":"<message>"} */
-static void ollama_error_message(const char *body, size_t len, char *out, size_t n)
-{
-    json_error_t jerr;
-    out[0] = '\0';
-    json_t *root = json_loadb(body, len, 0, &jerr);
-    const json_t *e = json_object_get(root, "error");
-    const json_t *m = json_is_object(e) ? json_object_get(e, "message") : e;
-    if (json_is_string(m))
-        snprintf(out, n, "%s", json_string_value(m));
-    json_decref(root);
-}
-
 const seam_provider seam_provider_ollama = {
     .name = "ollama",
     .build = ollama_build,
@@ -555,6 +542,6 @@ const seam_provider seam_provider_ollama = {
     .stream_new = ollama_stream_new,
     .stream_feed = ollama_stream_feed,
     .stream_end = ollama_stream_end,
-    .error_message = ollama_error_message,
+    .error_message = seam_provider__error_message,
     .probe_path = "/api/tags",
 };

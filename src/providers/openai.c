@@ -10,6 +10,7 @@
  * is set, which seam always asks for so that it can meter.
  */
 #include "providers/openai.h"
+#include "providers/util.h"
 #include "core/jsonbuf.h"
 #include "http/sse.h"
 
@@ -547,18 +548,6 @@ static seam_rc openai_stream_end(seam_provider_stream *s, const seam_event_sink 
     return rc;
 }
 
-static void openai_error_message(const char *body, size_t len, char *out, size_t n)
-{
-    json_error_t jerr;
-    out[0] = '\0';
-    json_t *root = json_loadb(body, len, 0, &jerr);
-    const json_t *e = json_object_get(root, "error");
-    const json_t *m = json_is_object(e) ? json_object_get(e, "message") : e;
-    if (json_is_string(m))
-        snprintf(out, n, "%s", json_string_value(m));
-    json_decref(root);
-}
-
 const seam_provider seam_provider_openai = {
     .name = "openai",
     .build = openai_build,
@@ -566,6 +555,6 @@ const seam_provider seam_provider_openai = {
     .stream_new = openai_stream_new,
     .stream_feed = openai_stream_feed,
     .stream_end = openai_stream_end,
-    .error_message = openai_error_message,
+    .error_message = seam_provider__error_message,
     .probe_path = "/v1/models",
 };

@@ -161,3 +161,16 @@ int seam_provider__emit_error(const seam_event_sink *sink, const char *msg, cons
     ev.text_len = strlen(ev.text);
     return seam_emit(sink, &ev);
 }
+
+void seam_provider__error_message(const char *body, size_t len, char *out, size_t n)
+{
+    json_error_t jerr;
+    out[0] = '\0';
+    json_t *root = json_loadb(body, len, 0, &jerr);
+    const json_t *o = json_is_array(root) ? json_array_get(root, 0) : root;
+    const json_t *e = json_object_get(o, "error");
+    const json_t *m = json_is_object(e) ? json_object_get(e, "message") : e;
+    if (json_is_string(m))
+        snprintf(out, n, "%s", json_string_value(m));
+    json_decref(root);
+}

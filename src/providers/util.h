@@ -17,6 +17,12 @@
 /* Tool calls one answer may carry. */
 #define SEAM_PROVIDER_MAX_CALLS 128
 
+/* The human message of an error body, into <out> ("" when none). Every
+ * provider's shape: {"error":{"message":..}} (OpenAI, Anthropic, Gemini, also
+ * wrapped in an array by Gemini's streaming endpoint) and {"error":".."}
+ * (Ollama). */
+void seam_provider__error_message(const char *body, size_t len, char *out, size_t n);
+
 /* Serialises <body> compactly into <out->body> (initialised here). Takes
  * ownership of <body> and releases it in every case. */
 seam_rc seam_provider__dump(json_t *body, seam_upstream_call *out);
