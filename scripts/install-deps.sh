@@ -10,6 +10,7 @@ if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 DEBS=(
   build-essential clang libclang-rt-14-dev pkg-config make clang-format
   libevent-dev libcurl4-openssl-dev libjansson-dev libfyaml-dev libcmocka-dev libvectorscan-dev
+  libssl-dev                      # SHA-256 (libcrypto) for the audit hash chain
   ca-certificates curl
   jq wrk valgrind                 # benchmarks (make bench)
 )

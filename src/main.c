@@ -7,9 +7,11 @@
 #include "core/buf.h"
 #include "core/log.h"
 #include "http/server.h"
+#include "obs/audit_cli.h"
 #include "policy/explain.h"
 #include "scan/cli.h"
 #include "scan/scan.h"
+#include "upstream/inspect.h"
 
 #include <curl/curl.h>
 #include <event2/thread.h>
@@ -23,11 +25,20 @@ static void usage(FILE *f)
 {
     fprintf(f, "usage: seam serve [-c FILE]            run the gateway (default ./seam.yaml)\n"
                "       seam check [-c FILE]            validate a configuration and print it\n"
+               "       seam check [-c FILE] --probe [--json]\n"
+               "                                       also ask each backend's server what it\n"
+               "                                       serves; exit 1 when one is unreachable\n"
+               "                                       or disagrees with the file\n"
                "       seam route [-c FILE] [--json] [TASKS.jsonl|-]\n"
                "                                       decide routes without the network\n"
                "       seam scan [-c FILE] [--json] [--show-values] [FILE|-]\n"
                "       seam scan [-c FILE] --jsonl FILE|- [--show-values]\n"
                "                                       run the sensitive-data detector\n"
+               "       seam audit verify [DIR] [--anchor HASH] [-c FILE]\n"
+               "                                       check the audit log's hash chain\n"
+               "       seam audit query [DIR] [--since T] [--until T] [--where F=V]...\n"
+               "                        [--format json|table] [--count] [-c FILE]\n"
+               "                                       filter audit lines (DIR: audit.dir)\n"
                "       seam version\n");
 }
 
@@ -66,7 +77,61 @@ static int cmd_serve(const char *path)
     return rc == SEAM_OK ? 0 : 1;
 }
 
-static int cmd_check(const char *path)
+/* Seconds each probe call may take: a backend that does not answer a model
+ * list in that time would not serve a request either. */
+#define CHECK_PROBE_TIMEOUT_MS 3000L
+
+/* `seam check --probe`: each backend's server against the file. Exit 0 when
+ * every backend answered and agrees, 1 when one is unreachable, failed or
+ * disagrees (a WARN line each). */
+static int check_probe(const seam_config *cfg, bool json)
+{
+    json_t *all = json ? json_array() : NULL;
+    size_t reachable = 0, problems = 0, warnings = 0;
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    if (!json)
+        printf("probing %zu backend%s (%ld ms per call)\n", cfg->nbackends,
+               cfg->nbackends == 1 ? "" : "s", CHECK_PROBE_TIMEOUT_MS);
+    for (size_t i = 0; i < cfg->nbackends; i++) {
+        json_t *r = seam_inspect_backend(&cfg->backends[i], CHECK_PROBE_TIMEOUT_MS);
+        if (!r) {
+            fprintf(stderr, "seam: out of memory\n");
+            json_decref(all);
+            curl_global_cleanup();
+            return 2;
+        }
+        reachable += json_is_true(json_object_get(r, "reachable"));
+        problems += seam_inspect_has_problem(r);
+        warnings += json_array_size(json_object_get(r, "warnings"));
+        if (json) {
+            json_array_append_new(all, r);
+        } else {
+            seam_inspect_print(r, stdout);
+            json_decref(r);
+        }
+        fflush(stdout);
+    }
+    curl_global_cleanup();
+    if (json) {
+        json_t *doc = json_pack("{s:s, s:b, s:o}", "config", cfg->path ? cfg->path : "", "ok",
+                                problems == 0, "backends", all);
+        char *s = doc ? json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
+        json_decref(doc);
+        if (!s) {
+            fprintf(stderr, "seam: out of memory\n");
+            return 2;
+        }
+        printf("%s\n", s);
+        free(s);
+    } else {
+        printf("%zu of %zu backend%s reachable, %zu warning%s: %s\n", reachable, cfg->nbackends,
+               cfg->nbackends == 1 ? "" : "s", warnings, warnings == 1 ? "" : "s",
+               problems ? "check the lines above" : "configuration and servers agree");
+    }
+    return problems ? 1 : 0;
+}
+
+static int cmd_check(const char *path, bool probe, bool json)
 {
     seam_config *cfg = load(path);
     if (!cfg)
@@ -80,11 +145,18 @@ static int cmd_check(const char *path)
         seam_config_free(cfg);
         return 2;
     }
-    printf("%s: configuration is valid\n", path);
-    seam_config_print(cfg, stdout);
+    int status = 0;
+    if (probe) {
+        if (!json)
+            printf("%s: configuration is valid\n", path);
+        status = check_probe(cfg, json);
+    } else {
+        printf("%s: configuration is valid\n", path);
+        seam_config_print(cfg, stdout);
+    }
     seam_scanner_free(scanner);
     seam_config_free(cfg);
-    return 0;
+    return status;
 }
 
 static int cmd_route(const char *path, const char *input, bool json)
@@ -175,13 +247,17 @@ int main(int argc, char **argv)
     }
     if (strcmp(argv[1], "scan") == 0)
         return cmd_scan(argc - 2, argv + 2);
+    if (strcmp(argv[1], "audit") == 0)
+        return seam_audit_cli(argc - 2, argv + 2, stdout, stderr);
     const char *cmd = argv[1], *path = "seam.yaml", *input = NULL;
-    bool json = false;
+    bool json = false, probe = false;
     for (int i = 2; i < argc; i++) {
         if ((strcmp(argv[i], "-c") == 0 || strcmp(argv[i], "--config") == 0) && i + 1 < argc)
             path = argv[++i];
         else if (strcmp(argv[i], "--json") == 0)
             json = true;
+        else if (strcmp(cmd, "check") == 0 && strcmp(argv[i], "--probe") == 0)
+            probe = true;
         else if (strcmp(cmd, "route") == 0 && !input && (argv[i][0] != '-' || !argv[i][1]))
             input = argv[i];
         else {
@@ -193,7 +269,7 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "serve") == 0)
         return cmd_serve(path);
     if (strcmp(cmd, "check") == 0)
-        return cmd_check(path);
+        return cmd_check(path, probe, json);
     if (strcmp(cmd, "route") == 0)
         return cmd_route(path, input, json);
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {

@@ -12,8 +12,6 @@
 #include <string.h>
 #include <time.h>
 
-#define OPENAI_MAX_ANSWER (256u << 20) /* bound on a collected answer */
-#define OPENAI_MAX_CALLS  128
 
 /* ---- decoding ---- */
 
@@ -566,9 +564,12 @@ seam_rc seam_openai_writer_event(seam_openai_writer *w, const seam_event *ev, se
         return write_text(w, "content", ev, out);
     case SEAM_EV_THINKING_DELTA:
         return write_text(w, "reasoning_content", ev, out);
+    case SEAM_EV_THINKING_SIGNATURE:
+        return SEAM_OK; /* Anthropic-bound; OpenAI clients have no place for it */
     case SEAM_EV_REFUSAL_DELTA:
         return write_text(w, "refusal", ev, out);
     case SEAM_EV_TOOL_CALL_BEGIN:
+        w->had_tool_calls = true;
         rc = delta_open(w, out);
         if (rc == SEAM_OK)
             rc = seam_buf_printf(out, "{\"tool_calls\":[{\"index\":%d,\"id\":", ev->index);
@@ -605,7 +606,10 @@ seam_rc seam_openai_writer_event(seam_openai_writer *w, const seam_event *ev, se
         if (rc == SEAM_OK)
             rc = seam_buf_puts(out, "{}");
         if (rc == SEAM_OK)
-            rc = delta_close(out, seam_finish_name_openai(ev->finish));
+            rc = delta_close(out, seam_finish_name_openai(
+                                      w->had_tool_calls && ev->finish == SEAM_FINISH_STOP
+                                          ? SEAM_FINISH_TOOL_CALLS
+                                          : ev->finish));
         if (rc == SEAM_OK && w->have_usage && w->include_usage && !w->usage_sent)
             rc = write_usage(w, out);
         return rc;
@@ -629,170 +633,99 @@ seam_rc seam_openai_writer_error(seam_openai_writer *w, const char *message, con
     return write_data(out, o);
 }
 
-/* ---- collector ---- */
+/* ---- whole answers ---- */
 
-struct collected_call {
-    const char *id, *name;
-    seam_buf args;
-};
-
-struct seam_openai_collector {
-    seam_arena *arena;
-    const char *id, *model;
-    seam_buf content, reasoning, refusal;
-    struct collected_call calls[OPENAI_MAX_CALLS];
-    int ncalls;
-    bool have_usage, finished;
-    seam_usage usage;
-    seam_finish finish;
-    seam_event error;
-    bool have_error;
-};
-
-static void collector_release(void *p)
-{
-    seam_openai_collector *c = p;
-    seam_buf_free(&c->content);
-    seam_buf_free(&c->reasoning);
-    seam_buf_free(&c->refusal);
-    for (int i = 0; i < c->ncalls; i++)
-        seam_buf_free(&c->calls[i].args);
-}
-
-seam_openai_collector *seam_openai_collector_new(seam_arena *a, const char *fallback_id,
-                                                 const char *fallback_model)
-{
-    seam_openai_collector *c = seam_arena_calloc(a, sizeof(*c));
-    if (!c)
-        return NULL;
-    c->arena = a;
-    c->id = fallback_id;
-    c->model = fallback_model;
-    seam_buf_init(&c->content, OPENAI_MAX_ANSWER);
-    seam_buf_init(&c->reasoning, OPENAI_MAX_ANSWER);
-    seam_buf_init(&c->refusal, OPENAI_MAX_ANSWER);
-    if (seam_arena_on_free(a, collector_release, c) != 0)
-        return NULL;
-    return c;
-}
-
-static struct collected_call *find_call(seam_openai_collector *c, int index)
-{
-    /* Calls are indexed densely by the providers; index i is calls[i]. */
-    return index >= 0 && index < c->ncalls ? &c->calls[index] : NULL;
-}
-
-int seam_openai_collector_event(void *ctx, const seam_event *ev)
-{
-    seam_openai_collector *c = ctx;
-    seam_rc rc = SEAM_OK;
-    switch (ev->type) {
-    case SEAM_EV_START:
-        if (ev->id)
-            c->id = seam_arena_strdup(c->arena, ev->id);
-        if (ev->name)
-            c->model = seam_arena_strdup(c->arena, ev->name);
-        break;
-    case SEAM_EV_TEXT_DELTA:
-        rc = seam_buf_append(&c->content, ev->text, ev->text_len);
-        break;
-    case SEAM_EV_THINKING_DELTA:
-        rc = seam_buf_append(&c->reasoning, ev->text, ev->text_len);
-        break;
-    case SEAM_EV_REFUSAL_DELTA:
-        rc = seam_buf_append(&c->refusal, ev->text, ev->text_len);
-        break;
-    case SEAM_EV_TOOL_CALL_BEGIN: {
-        if (ev->index != c->ncalls || c->ncalls >= OPENAI_MAX_CALLS)
-            return -1;
-        struct collected_call *k = &c->calls[c->ncalls++];
-        k->id = ev->id ? seam_arena_strdup(c->arena, ev->id)
-                       : seam_arena_printf(c->arena, "call_%d", ev->index);
-        k->name = seam_arena_strdup(c->arena, ev->name);
-        seam_buf_init(&k->args, OPENAI_MAX_ANSWER);
-        break;
-    }
-    case SEAM_EV_TOOL_CALL_ARGS_DELTA: {
-        struct collected_call *k = find_call(c, ev->index);
-        if (!k)
-            return -1;
-        rc = seam_buf_append(&k->args, ev->text, ev->text_len);
-        break;
-    }
-    case SEAM_EV_TOOL_CALL_END:
-        break;
-    case SEAM_EV_USAGE:
-        c->usage = ev->usage;
-        c->have_usage = true;
-        break;
-    case SEAM_EV_FINISH:
-        c->finish = ev->finish;
-        c->finished = true;
-        break;
-    case SEAM_EV_ERROR:
-        c->error = *ev;
-        c->error.text = seam_arena_strndup(c->arena, ev->text, ev->text_len);
-        c->error.err_type = ev->err_type ? seam_arena_strdup(c->arena, ev->err_type) : NULL;
-        c->have_error = true;
-        break;
-    }
-    return rc == SEAM_OK ? 0 : -1;
-}
-
-const seam_event *seam_openai_collector_error(const seam_openai_collector *c)
-{
-    return c->have_error ? &c->error : NULL;
-}
-
-bool seam_openai_collector_complete(const seam_openai_collector *c)
-{
-    return c->finished;
-}
-
-const seam_usage *seam_openai_collector_usage(const seam_openai_collector *c)
-{
-    return c->have_usage ? &c->usage : NULL;
-}
-
-char *seam_openai_collector_body(seam_openai_collector *c, size_t *len)
+char *seam_api_openai_answer_body(const seam_answer *ans, const seam_req *req, seam_arena *a,
+                                  size_t *len)
 {
     json_t *msg = json_pack("{s:s}", "role", "assistant");
     if (!msg)
         return NULL;
-    if (c->content.len > 0 || c->ncalls == 0)
+    if (ans->text.len > 0 || ans->ncalls == 0)
         json_object_set_new(msg, "content",
-                            json_stringn(c->content.data ? c->content.data : "", c->content.len));
+                            json_stringn(ans->text.data ? ans->text.data : "", ans->text.len));
     else
         json_object_set_new(msg, "content", json_null());
     json_object_set_new(msg, "refusal",
-                        c->refusal.len ? json_stringn(c->refusal.data, c->refusal.len)
-                                       : json_null());
-    if (c->reasoning.len)
+                        ans->refusal.len ? json_stringn(ans->refusal.data, ans->refusal.len)
+                                         : json_null());
+    if (ans->thinking.len)
         json_object_set_new(msg, "reasoning_content",
-                            json_stringn(c->reasoning.data, c->reasoning.len));
-    if (c->ncalls > 0) {
+                            json_stringn(ans->thinking.data, ans->thinking.len));
+    if (ans->ncalls > 0) {
         json_t *calls = json_array();
-        for (int i = 0; i < c->ncalls; i++)
+        for (int i = 0; i < ans->ncalls; i++)
             json_array_append_new(
-                calls, json_pack("{s:s, s:s, s:{s:s, s:s%}}", "id", c->calls[i].id, "type",
-                                 "function", "function", "name", c->calls[i].name, "arguments",
-                                 c->calls[i].args.data ? c->calls[i].args.data : "",
-                                 c->calls[i].args.len));
+                calls, json_pack("{s:s, s:s, s:{s:s, s:s%}}", "id", ans->calls[i].id, "type",
+                                 "function", "function", "name", ans->calls[i].name, "arguments",
+                                 ans->calls[i].args.data ? ans->calls[i].args.data : "",
+                                 ans->calls[i].args.len));
         json_object_set_new(msg, "tool_calls", calls);
     }
-    json_t *o = json_pack("{s:s, s:s, s:I, s:s, s:[{s:i, s:o, s:n, s:s}]}", "id", c->id, "object",
-                          "chat.completion", "created", (json_int_t)time(NULL), "model", c->model,
-                          "choices", "index", 0, "message", msg, "logprobs", "finish_reason",
-                          seam_finish_name_openai(c->finish));
+    /* A provider that ends a tool-calling turn with "stop" still answered
+     * with tool calls; OpenAI clients loop on finish_reason. */
+    seam_finish finish =
+        ans->ncalls > 0 && ans->finish == SEAM_FINISH_STOP ? SEAM_FINISH_TOOL_CALLS : ans->finish;
+    json_t *o = json_pack("{s:s, s:s, s:I, s:s, s:[{s:i, s:o, s:n, s:s}]}", "id", ans->id,
+                          "object", "chat.completion", "created", (json_int_t)time(NULL), "model",
+                          ans->model, "choices", "index", 0, "message", msg, "logprobs",
+                          "finish_reason", seam_finish_name_openai(finish));
     if (!o)
         return NULL;
-    if (c->have_usage)
-        json_object_set_new(o, "usage", usage_json(&c->usage));
+    if (ans->have_usage)
+        json_object_set_new(o, "usage", usage_json(&ans->usage));
     char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
     json_decref(o);
-    char *r = s ? seam_arena_strdup(c->arena, s) : NULL;
+    char *r = s ? seam_arena_strdup(a, s) : NULL;
     free(s);
     if (r)
         *len = strlen(r);
     return r;
 }
+
+/* ---- the ingress table ---- */
+
+static void *ingress_writer_new(seam_arena *a, const seam_req *req, const char *id,
+                                const char *model)
+{
+    seam_openai_writer *w = seam_arena_calloc(a, sizeof(*w));
+    if (w)
+        seam_openai_writer_init(w, a, id, model, req->include_usage);
+    return w;
+}
+
+static seam_rc ingress_writer_event(void *w, const seam_event *ev, seam_buf *out)
+{
+    return seam_openai_writer_event(w, ev, out);
+}
+
+static seam_rc ingress_writer_end(void *w, seam_buf *out)
+{
+    return seam_openai_writer_end(w, out);
+}
+
+static seam_rc ingress_writer_error(void *w, int status, const char *message, const char *type,
+                                    const char *code, seam_buf *out)
+{
+    return seam_openai_writer_error(w, message, type, code, out);
+}
+
+static char *ingress_error_body(seam_arena *a, int status, const char *message, const char *type,
+                                const char *code, const char *param)
+{
+    return seam_api_openai_error(a, message, type, param, code);
+}
+
+const seam_ingress seam_ingress_openai = {
+    .api = SEAM_API_OPENAI,
+    .name = "openai",
+    .path = "/v1/chat/completions",
+    .stream_content_type = "text/event-stream",
+    .decode = seam_api_openai_decode,
+    .error_body = ingress_error_body,
+    .writer_new = ingress_writer_new,
+    .writer_event = ingress_writer_event,
+    .writer_end = ingress_writer_end,
+    .writer_error = ingress_writer_error,
+    .answer_body = seam_api_openai_answer_body,
+};

@@ -6,6 +6,7 @@
 #ifndef SEAM_API_OPENAI_H
 #define SEAM_API_OPENAI_H
 
+#include "api/ingress.h"
 #include "core/arena.h"
 #include "core/buf.h"
 #include "core/canon.h"
@@ -35,6 +36,7 @@ typedef struct seam_openai_writer {
     bool include_usage; /* the client asked for the usage chunk */
     bool finished;      /* the finish chunk was written */
     bool usage_sent;
+    bool had_tool_calls; /* a turn with tool calls ends in "tool_calls" */
     bool have_usage;
     seam_usage usage;
     seam_arena *arena;
@@ -58,20 +60,8 @@ void seam_openai_writer_free(seam_openai_writer *w);
 seam_rc seam_openai_writer_error(seam_openai_writer *w, const char *message, const char *type,
                                  const char *code, seam_buf *out);
 
-/* Collects a whole answer from events, for non-streaming clients. */
-typedef struct seam_openai_collector seam_openai_collector;
-
-seam_openai_collector *seam_openai_collector_new(seam_arena *a, const char *fallback_id,
-                                                 const char *fallback_model);
-/* Event sink function for a collector (ctx = the collector). */
-int seam_openai_collector_event(void *ctx, const seam_event *ev);
-/* The error event, if the upstream sent one (NULL otherwise). */
-const seam_event *seam_openai_collector_error(const seam_openai_collector *c);
-/* True when a finish event arrived (the answer is complete). */
-bool seam_openai_collector_complete(const seam_openai_collector *c);
-/* The usage seen, or NULL. */
-const seam_usage *seam_openai_collector_usage(const seam_openai_collector *c);
-/* Serialises the chat.completion object; returns a string in <a> or NULL. */
-char *seam_openai_collector_body(seam_openai_collector *c, size_t *len);
+/* The chat.completion object for a collected answer, in <a>. */
+char *seam_api_openai_answer_body(const seam_answer *ans, const seam_req *req, seam_arena *a,
+                                  size_t *len);
 
 #endif

@@ -163,6 +163,54 @@ static int cplx_parse(const char *s, int *out)
     return 0;
 }
 
+/* Capabilities and a rule's reasoning level are parsed by position in these
+ * tables; the position maps to the stored value (a SEAM_CAP_* bit, a
+ * seam_reasoning). */
+static const char *const cap_names[SEAM_CAP__COUNT] = {"vision", "tools", "thinking", "embeddings"};
+static const unsigned cap_bits[SEAM_CAP__COUNT] = {SEAM_CAP_VISION, SEAM_CAP_TOOLS,
+                                                   SEAM_CAP_THINKING, SEAM_CAP_EMBEDDINGS};
+static const char *const set_reasoning_names[] = {"off", "low", "medium", "high"};
+static const seam_reasoning set_reasoning_values[] = {SEAM_REASONING_OFF, SEAM_REASONING_LOW,
+                                                      SEAM_REASONING_MEDIUM, SEAM_REASONING_HIGH};
+#define NSET_REASONING ((int)(sizeof set_reasoning_values / sizeof set_reasoning_values[0]))
+
+const char *seam_capability_name(unsigned cap)
+{
+    for (int i = 0; i < SEAM_CAP__COUNT; i++)
+        if (cap == cap_bits[i])
+            return cap_names[i];
+    return "?";
+}
+
+static const char *cap_name_at(int v)
+{
+    return v >= 0 && v < SEAM_CAP__COUNT ? cap_names[v] : "?";
+}
+
+static const char *set_reasoning_name_at(int v)
+{
+    return v >= 0 && v < NSET_REASONING ? set_reasoning_names[v] : "?";
+}
+
+/* The name of a level a rule may set, for printing. */
+static const char *set_reasoning_name(seam_reasoning r)
+{
+    for (int i = 0; i < NSET_REASONING; i++)
+        if (set_reasoning_values[i] == r)
+            return set_reasoning_names[i];
+    return "?";
+}
+
+static int cap_parse(const char *s, int *out)
+{
+    return parse_by_name(s, out, SEAM_CAP__COUNT, cap_name_at);
+}
+
+static int set_reasoning_parse(const char *s, int *out)
+{
+    return parse_by_name(s, out, NSET_REASONING, set_reasoning_name_at);
+}
+
 static const enum_desc en_provider = {SEAM_PROVIDER__COUNT, provider_name, provider_parse};
 static const enum_desc en_location = {2, location_name, location_parse};
 static const enum_desc en_unknown_model = {2, unknown_model_name, unknown_model_parse};
@@ -170,6 +218,9 @@ static const enum_desc en_pinned = {2, pinned_name, pinned_parse};
 static const enum_desc en_sens = {SEAM_SENS__COUNT, sens_name, sens_parse};
 static const enum_desc en_kind = {SEAM_KIND__COUNT, kind_name, kind_parse};
 static const enum_desc en_cplx = {SEAM_CPLX__COUNT, cplx_name, cplx_parse};
+static const enum_desc en_cap = {SEAM_CAP__COUNT, cap_name_at, cap_parse};
+static const enum_desc en_set_reasoning = {NSET_REASONING, set_reasoning_name_at,
+                                           set_reasoning_parse};
 
 /* Bit masks handed to the policy are 32 bits wide. */
 _Static_assert(SEAM_KIND__COUNT <= 32 && SEAM_SENS__COUNT <= 32 && SEAM_CPLX__COUNT <= 32,
@@ -824,8 +875,11 @@ enum {
     B_CTX,
     B_KEYENV,
     B_MAXTOK,
+    B_CAPS,
     B__COUNT
 };
+
+static seam_rc fn_backend_caps(ctx *c, struct fy_node *v, int line, const char *path, void *base);
 
 static const field backend_fields[B__COUNT] = {
     [B_NAME] = {.key = "name",
@@ -876,7 +930,33 @@ static const field backend_fields[B__COUNT] = {
                   .def = 4096,
                   .min = 1,
                   .max = INT32_MAX},
+    /* Absent: every capability (see fn_backends); [] is a text-only model. */
+    [B_CAPS] = {.key = "capabilities", .type = T_FN, .fn = fn_backend_caps},
 };
+
+/* capabilities: a list of names, possibly empty, into SEAM_CAP_* bits. */
+static seam_rc fn_backend_caps(ctx *c, struct fy_node *v, int line, const char *path, void *base)
+{
+    seam_backend_conf *b = base;
+    size_t n = 0;
+    seam_rc rc = get_list(c, v, line, path, false, &n);
+    if (rc != SEAM_OK)
+        return rc;
+    unsigned caps = 0;
+    void *it = NULL;
+    struct fy_node *item;
+    for (size_t i = 0; (item = fy_node_sequence_iterate(v, &it)); i++) {
+        char sub[PATH_MAX_LEN];
+        int val;
+        path_index(sub, path, i);
+        rc = get_enum(c, item, node_line(item, line), sub, &en_cap, &val);
+        if (rc != SEAM_OK)
+            return rc;
+        caps |= cap_bits[val];
+    }
+    b->capabilities = caps;
+    return SEAM_OK;
+}
 
 /* Checks and normalises a backend URL: http or https, a host, no trailing
  * slash (providers append their own paths, "/v1/chat/completions"). */
@@ -936,6 +1016,11 @@ static seam_rc fn_backends(ctx *c, struct fy_node *v, int line, const char *path
          * configured otherwise; a local one may receive anything. */
         if (!at[B_CLEARANCE])
             b->clearance = b->location == SEAM_LOC_CLOUD ? SEAM_SENS_PUBLIC : SEAM_SENS_REGULATED;
+        /* Nothing declared, nothing assumed missing: routing only skips a
+         * backend for a capability the file says it lacks. */
+        b->capabilities_given = at[B_CAPS] != 0;
+        if (!at[B_CAPS])
+            b->capabilities = SEAM_CAP_ALL;
     }
     return SEAM_OK;
 }
@@ -1083,9 +1168,10 @@ static seam_rc fn_when(ctx *c, struct fy_node *v, int line, const char *path, vo
     return SEAM_OK;
 }
 
-enum { R_NAME, R_WHEN, R_ROUTE, R_REDACT, R__COUNT };
+enum { R_NAME, R_WHEN, R_ROUTE, R_REDACT, R_SET, R__COUNT };
 
 static seam_rc fn_rule_redact(ctx *c, struct fy_node *v, int line, const char *path, void *base);
+static seam_rc fn_rule_set(ctx *c, struct fy_node *v, int line, const char *path, void *base);
 
 static const field rule_fields[R__COUNT] = {
     [R_NAME] = {.key = "name",
@@ -1097,6 +1183,8 @@ static const field rule_fields[R__COUNT] = {
     [R_ROUTE] = {.key = "route", .type = T_FN, .flags = F_REQUIRED, .fn = fn_route},
     /* Absent: false (rules are allocated zeroed). */
     [R_REDACT] = {.key = "redact", .type = T_FN, .fn = fn_rule_redact},
+    /* Absent: nothing is dialled (reasoning unset, no cap). */
+    [R_SET] = {.key = "set", .type = T_FN, .fn = fn_rule_set},
 };
 
 static seam_rc fn_rules(ctx *c, struct fy_node *v, int line, const char *path, void *base)
@@ -1120,6 +1208,7 @@ static seam_rc fn_rules(ctx *c, struct fy_node *v, int line, const char *path, v
         path_index(sub, path, i);
         r->line = node_line(item, line);
         apply_defaults(when_fields, W__COUNT, r);
+        r->set.reasoning = SEAM_REASONING_UNSET;
         rc = walk(c, item, r->line, sub, rule_fields, R__COUNT, r, at);
         if (rc != SEAM_OK)
             return rc;
@@ -1187,6 +1276,54 @@ static seam_rc get_bool(ctx *c, struct fy_node *v, int line, const char *path, b
 static seam_rc fn_rule_redact(ctx *c, struct fy_node *v, int line, const char *path, void *base)
 {
     return get_bool(c, v, line, path, &((seam_rule_conf *)base)->redact);
+}
+
+static seam_rc fn_set_reasoning(ctx *c, struct fy_node *v, int line, const char *path, void *base)
+{
+    int i;
+    seam_rc rc = get_enum(c, v, line, path, &en_set_reasoning, &i);
+    if (rc == SEAM_OK)
+        ((seam_rule_conf *)base)->set.reasoning = set_reasoning_values[i];
+    return rc;
+}
+
+static seam_rc fn_set_force(ctx *c, struct fy_node *v, int line, const char *path, void *base)
+{
+    return get_bool(c, v, line, path, &((seam_rule_conf *)base)->set.force);
+}
+
+enum { S_REASONING, S_MAXTOK, S_FORCE, S__COUNT };
+
+static const field set_fields[S__COUNT] = {
+    [S_REASONING] = {.key = "reasoning", .type = T_FN, .fn = fn_set_reasoning},
+    /* A cap of 0 would make every answer empty. */
+    [S_MAXTOK] = {.key = "max_tokens_cap",
+                  .type = T_U64,
+                  .off = offsetof(seam_rule_conf, set.max_tokens_cap),
+                  .def = 0,
+                  .min = 1,
+                  .max = INT32_MAX},
+    [S_FORCE] = {.key = "force", .type = T_FN, .fn = fn_set_force},
+};
+
+/* set: {reasoning, max_tokens_cap, force}. A set that sets nothing, or a
+ * force with no reasoning to force, is a mistake in the file. */
+static seam_rc fn_rule_set(ctx *c, struct fy_node *v, int line, const char *path, void *base)
+{
+    int at[S__COUNT];
+    seam_rc rc = walk(c, v, line, path, set_fields, S__COUNT, base, at);
+    if (rc != SEAM_OK)
+        return rc;
+    if (!at[S_REASONING] && !at[S_MAXTOK])
+        return fail(c, node_line(v, line), path, "sets nothing: give reasoning or max_tokens_cap");
+    if (at[S_FORCE] && !at[S_REASONING]) {
+        char sub[PATH_MAX_LEN];
+        path_key(sub, path, "force", 5);
+        return fail(c, at[S_FORCE], sub,
+                    "force applies to reasoning (the client's explicit choice), which this set "
+                    "does not give");
+    }
+    return SEAM_OK;
 }
 
 static seam_rc fn_detect_enabled(ctx *c, struct fy_node *v, int line, const char *path, void *base)
@@ -1488,9 +1625,29 @@ static seam_rc fn_detect(ctx *c, struct fy_node *v, int line, const char *path, 
     return walk(c, v, line, path, detect_fields, D__COUNT, base, at);
 }
 
+/* audit: where the hash-chained audit log goes (src/obs/audit.h). No
+ * directory, no log. A file smaller than a few lines would rotate on
+ * every write, hence the floor on max_bytes. */
+static const field audit_fields[] = {
+    {.key = "dir", .type = T_STR, .off = offsetof(seam_config, audit.dir)},
+    {.key = "max_bytes",
+     .type = T_U64,
+     .off = offsetof(seam_config, audit.max_bytes),
+     .def = 67108864,
+     .min = 4096,
+     .max = UINT64_MAX},
+};
+#define NAUDIT (sizeof audit_fields / sizeof audit_fields[0])
+
+static seam_rc fn_audit(ctx *c, struct fy_node *v, int line, const char *path, void *base)
+{
+    int at[NAUDIT];
+    return walk(c, v, line, path, audit_fields, NAUDIT, base, at);
+}
+
 /* Top level. Order matters: pools refer to backends and the policy refers
  * to pools, and walk() converts in table order. */
-enum { K_LISTEN, K_WORKERS, K_LIMITS, K_BACKENDS, K_POOLS, K_POLICY, K_DETECT, K__COUNT };
+enum { K_LISTEN, K_WORKERS, K_LIMITS, K_BACKENDS, K_POOLS, K_POLICY, K_DETECT, K_AUDIT, K__COUNT };
 
 static const field root_fields[K__COUNT] = {
     /* Absent: 127.0.0.1:8080 (set in build()). */
@@ -1507,6 +1664,7 @@ static const field root_fields[K__COUNT] = {
     [K_POOLS] = {.key = "pools", .type = T_FN, .flags = F_REQUIRED, .fn = fn_pools},
     [K_POLICY] = {.key = "policy", .type = T_FN, .fn = fn_policy},
     [K_DETECT] = {.key = "detect", .type = T_FN, .fn = fn_detect},
+    [K_AUDIT] = {.key = "audit", .type = T_FN, .fn = fn_audit},
 };
 
 /* _Static_assert cannot see through the designated initialisers above, so
@@ -1526,6 +1684,7 @@ static seam_rc build(ctx *c, struct fy_node *root)
     apply_defaults(limit_fields, NLIMIT, cfg);
     apply_defaults(policy_fields, P__COUNT, cfg);
     apply_defaults(detect_fields, D__COUNT, cfg);
+    apply_defaults(audit_fields, NAUDIT, cfg);
     cfg->detect.enabled = true;
     cfg->detect.threshold = 0.5;
     cfg->listen_port = DEFAULT_LISTEN_PORT;
@@ -1802,6 +1961,7 @@ void seam_config_free(seam_config *cfg)
         seam_free(d->words);
     }
     seam_free(cfg->detect.custom);
+    seam_free(cfg->audit.dir);
     seam_free(cfg->listen_host);
     seam_free(cfg->path);
     seam_free(cfg);
@@ -1868,7 +2028,16 @@ static void print_rule(FILE *out, const seam_config *cfg, size_t idx)
         fprintf(out, "%shas_tools = %s", first ? "" : " and ", r->has_tools ? "true" : "false");
         first = false;
     }
-    fprintf(out, " -> pool %s%s\n", cfg->pools[r->pool].name, r->redact ? " (redact)" : "");
+    fprintf(out, " -> pool %s%s", cfg->pools[r->pool].name, r->redact ? " (redact)" : "");
+    if (r->set.reasoning != SEAM_REASONING_UNSET || r->set.max_tokens_cap) {
+        fprintf(out, ", set");
+        if (r->set.reasoning != SEAM_REASONING_UNSET)
+            fprintf(out, " reasoning=%s%s", set_reasoning_name(r->set.reasoning),
+                    r->set.force ? " (forced)" : " (unless the client chose)");
+        if (r->set.max_tokens_cap)
+            fprintf(out, " max_tokens<=%" PRIu64, r->set.max_tokens_cap);
+    }
+    fputc('\n', out);
 }
 
 /* The detect section. Custom patterns and words are the operator's own
@@ -1929,6 +2098,11 @@ void seam_config_print(const seam_config *cfg, FILE *out)
             fprintf(out, "    context_window  %" PRIu64 "\n", b->context_window);
         else
             fprintf(out, "    context_window  not given\n");
+        fprintf(out, "    capabilities    %s", b->capabilities ? "" : "none (text only)");
+        for (int j = 0, k = 0; j < SEAM_CAP__COUNT; j++)
+            if (b->capabilities & cap_bits[j])
+                fprintf(out, "%s%s", k++ ? ", " : "", cap_names[j]);
+        fprintf(out, "%s\n", b->capabilities_given ? "" : " (not declared: none assumed missing)");
         if (b->provider == SEAM_PROVIDER_ANTHROPIC)
             fprintf(out, "    max_tokens_default %" PRIu64 "\n", b->max_tokens_default);
         /* Only the variable's name and whether it is set: never its value. */
@@ -1961,4 +2135,9 @@ void seam_config_print(const seam_config *cfg, FILE *out)
     fprintf(out, "  unknown_model        %s\n", unknown_model_name(cfg->unknown_model));
     fprintf(out, "  on_pinned_violation  %s\n", pinned_name(cfg->on_pinned_violation));
     print_detect(out, &cfg->detect);
+    if (cfg->audit.dir && cfg->audit.dir[0])
+        fprintf(out, "audit\n  dir        %s\n  max_bytes  %" PRIu64 "\n", cfg->audit.dir,
+                cfg->audit.max_bytes);
+    else
+        fprintf(out, "audit      off (no audit.dir)\n");
 }

@@ -23,6 +23,18 @@ typedef enum {
 } seam_provider_kind;
 typedef enum { SEAM_LOC_LOCAL = 0, SEAM_LOC_CLOUD } seam_location;
 
+/* Backend capabilities (seam_backend_conf.capabilities). */
+#define SEAM_CAP_VISION     (1u << 0)
+#define SEAM_CAP_TOOLS      (1u << 1)
+#define SEAM_CAP_THINKING   (1u << 2)
+#define SEAM_CAP_EMBEDDINGS (1u << 3)
+#define SEAM_CAP_ALL        (SEAM_CAP_VISION | SEAM_CAP_TOOLS | SEAM_CAP_THINKING | SEAM_CAP_EMBEDDINGS)
+#define SEAM_CAP__COUNT     4
+
+/* The configuration name of one SEAM_CAP_* bit ("vision", "tools",
+ * "thinking", "embeddings"), or "?" for anything else. */
+const char *seam_capability_name(unsigned cap);
+
 typedef struct seam_backend_conf {
     size_t index; /* position in seam_config.backends */
     char *name;
@@ -33,6 +45,10 @@ typedef struct seam_backend_conf {
     char **models;
     size_t nmodels;
     uint64_t context_window; /* 0 when not given */
+    /* SEAM_CAP_* bits the backend offers; when the file gives no
+     * `capabilities` list, every bit is set (nothing is assumed missing). */
+    unsigned capabilities;
+    bool capabilities_given; /* the file had a `capabilities` list */
     char *api_key_env;       /* NULL or "" when none */
     /* max_tokens sent when the client gives none (Anthropic requires it);
      * default 4096. */
@@ -46,6 +62,17 @@ typedef struct seam_pool_conf {
     size_t nbackends;
 } seam_pool_conf;
 
+/* A rule's `set`: request parameters the policy dials for the requests it
+ * matches (src/policy/dial.h applies them). */
+typedef struct seam_rule_set {
+    /* SEAM_REASONING_UNSET when the rule does not set reasoning; otherwise
+     * OFF, LOW, MEDIUM or HIGH. The client's explicit choice wins unless
+     * <force>. */
+    seam_reasoning reasoning;
+    bool force;
+    uint64_t max_tokens_cap; /* 0 when not given */
+} seam_rule_set;
+
 typedef struct seam_rule_conf {
     char *name;
     /* Bit masks over the enum values; 0 means "any". */
@@ -58,6 +85,7 @@ typedef struct seam_rule_conf {
     int has_tools;  /* -1 any, 0 must not, 1 must */
     size_t pool;    /* index into seam_config.pools */
     bool redact;    /* replace detected values with placeholders, restore in the answer */
+    seam_rule_set set;
     int line;
 } seam_rule_conf;
 
@@ -114,6 +142,13 @@ typedef struct seam_config {
     seam_unknown_model unknown_model;          /* default reject */
     seam_pinned_violation on_pinned_violation; /* default reroute */
     seam_detect_conf detect;
+    /* audit: the hash-chained audit log (src/obs/audit.h). Off unless
+     * audit.dir is given: a default directory would put files wherever
+     * seam happens to be started. */
+    struct {
+        char *dir;          /* NULL or "": no audit log */
+        uint64_t max_bytes; /* rotate past this size; default 67108864 */
+    } audit;
 } seam_config;
 
 /* Loads and validates <path>. On success returns SEAM_OK and sets <*out>

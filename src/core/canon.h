@@ -45,8 +45,13 @@ typedef enum {
     SEAM_CPLX__COUNT
 } seam_complexity;
 
-/* Which client dialect a request arrived in (errors are written in it). */
-typedef enum { SEAM_API_OPENAI = 0 } seam_api;
+/* Which client dialect a request arrived in (errors are written in it, and
+ * unmodelled fields are only forwarded to a backend of the same dialect). */
+typedef enum {
+    SEAM_API_OPENAI = 0, /* Chat Completions, embeddings */
+    SEAM_API_ANTHROPIC,  /* Messages */
+    SEAM_API_OLLAMA,     /* /api/chat, /api/generate, /api/embed */
+} seam_api;
 
 /* Bits of seam_task.declared: which fields the client set itself. */
 #define SEAM_TASK_DECLARED_KIND        (1u << 0)
@@ -63,7 +68,7 @@ typedef struct seam_task {
     uint64_t output_tokens; /* requested max, 0 when not given */
     uint64_t tokens;        /* prompt_tokens + output_tokens */
     struct {
-        bool vision, tools, thinking;
+        bool vision, tools, thinking, embeddings;
         uint64_t context_tokens;
     } needs;
     const char *key_name, *tenant;
@@ -98,7 +103,11 @@ typedef struct seam_part {
     const char *call_id; /* tool call id; tool result: the call it answers */
     const char *name;    /* tool call: function name */
     const char *args;    /* tool call: arguments as a JSON string */
-    json_t *opaque;      /* SEAM_PART_OPAQUE: the original part */
+    /* thinking: the signature Anthropic issued for this block, echoed back
+     * only to an Anthropic backend (other providers drop thinking parts);
+     * NULL when none. */
+    const char *signature;
+    json_t *opaque; /* SEAM_PART_OPAQUE: the original part */
 } seam_part;
 
 typedef struct seam_msg {
@@ -136,10 +145,34 @@ typedef struct seam_params {
     const char **stop;
     size_t nstop;
     seam_reasoning reasoning;
+    /* An explicit thinking budget in tokens (Anthropic budget_tokens, Gemini
+     * thinkingBudget), 0 when the client gave a level or nothing; providers
+     * with a budget control prefer it to the level's conventional budget. */
+    int64_t reasoning_budget;
     const char *reasoning_raw; /* the client's effort string, for same-dialect echo */
     json_t *response_format;   /* as given, may be NULL */
     json_t *tool_choice;       /* as given, may be NULL */
 } seam_params;
+
+/* What an embeddings request (POST /v1/embeddings, /api/embed) adds. Its
+ * inputs are the text parts of the request's user messages, one message per
+ * input, so that scanning, redaction and policy see them like any prompt. */
+typedef struct seam_embed {
+    int64_t dimensions; /* -1 when absent */
+    bool base64;        /* answer vectors as base64 float32 (OpenAI encoding_format) */
+    int truncate;       /* -1 unset, 0, 1 (Ollama's truncate) */
+    /* CLOCK_MONOTONIC in nanoseconds when the request was decoded: Ollama's
+     * answer reports total_duration, measured from here. */
+    long long started_ns;
+} seam_embed;
+
+/* Embedding vectors as a provider returned them. */
+typedef struct seam_embeddings {
+    size_t count, dim;
+    float *values;        /* count x dim, row-major, in the request's arena */
+    int64_t input_tokens; /* -1 when unknown */
+    const char *model;    /* as the provider reported it, or NULL */
+} seam_embeddings;
 
 typedef struct seam_req {
     seam_arena *arena;
@@ -154,6 +187,7 @@ typedef struct seam_req {
     bool include_usage; /* client asked for a usage chunk */
     bool has_images;
     seam_task task;
+    seam_embed *embed; /* non-NULL for an embeddings request */
     /* Top-level fields of the client's body that seam does not model; only
      * forwarded to a backend that speaks the same dialect. */
     json_t *passthrough;
@@ -165,6 +199,9 @@ typedef enum {
     SEAM_EV_START = 0,
     SEAM_EV_TEXT_DELTA,
     SEAM_EV_THINKING_DELTA,
+    /* The signature of the thinking so far (Anthropic's signature_delta);
+     * text = the signature. Only Anthropic-format clients receive it. */
+    SEAM_EV_THINKING_SIGNATURE,
     SEAM_EV_REFUSAL_DELTA,
     SEAM_EV_TOOL_CALL_BEGIN,
     SEAM_EV_TOOL_CALL_ARGS_DELTA,

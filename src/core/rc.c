@@ -28,6 +28,8 @@ const char *seam_rc_str(seam_rc rc)
         return "forbidden";
     case SEAM_ERR_CANCELLED:
         return "cancelled";
+    case SEAM_ERR_TOO_LARGE:
+        return "too_large";
     }
     return "unknown";
 }

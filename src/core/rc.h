@@ -18,6 +18,9 @@ typedef enum {
     SEAM_ERR_NO_BACKEND = 9, /* no backend may receive this request */
     SEAM_ERR_FORBIDDEN = 10, /* refused by policy */
     SEAM_ERR_CANCELLED = 11, /* the client went away */
+    /* the request needs more tokens than the context window of every
+     * backend that may serve it (HTTP 400 context_length_exceeded) */
+    SEAM_ERR_TOO_LARGE = 12,
 } seam_rc;
 
 /* Returns a short stable name for <rc>, e.g. "invalid". */

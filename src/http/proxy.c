@@ -4,8 +4,11 @@
  * The exchange lives in its own arena. It ends in exactly one place,
  * exchange_finish(), which logs it, unhooks it from the client connection,
  * cancels any upstream transfer and frees the arena. Errors before the first
- * byte of a stream are ordinary HTTP errors in OpenAI's shape; after it, they
- * are an SSE error event followed by [DONE], never a silently cut stream.
+ * byte of a stream are ordinary HTTP errors in the client's dialect; after
+ * it, they are the dialect's stream error (an SSE error event then [DONE] for
+ * OpenAI, an `error` event for Anthropic, an error line for Ollama), never a
+ * silently cut stream. The proxy knows dialects only through their ingress
+ * table (api/ingress.h) and backends through their provider table.
  *
  * A client that hangs up is noticed through the connection's close callback.
  * libevent detaches the unfinished request from the dying connection, so the
@@ -13,11 +16,12 @@
  * timer rather than inside libevent's callback.
  */
 #include "http/proxy.h"
-#include "api/openai.h"
+#include "api/ingress.h"
 #include "core/alloc.h"
 #include "core/log.h"
 #include "policy/decide.h"
 #include "policy/task.h"
+#include "providers/embed.h"
 #include "providers/provider.h"
 #include "scan/classify.h"
 #include "upstream/dispatch.h"
@@ -41,6 +45,7 @@ enum up_mode { MODE_NONE = 0, MODE_SSE, MODE_WHOLE, MODE_ERROR };
 struct seam_exchange {
     seam_exchange *prev, *next; /* seam_worker.exchanges */
     seam_worker *w;
+    const seam_ingress *ing;
     const seam_config *cfg;
     struct evhttp_request *req; /* NULL once libevent has freed it */
     struct evhttp_connection *conn;
@@ -59,12 +64,13 @@ struct seam_exchange {
     const seam_backend_conf *backend;
     const seam_provider *prov;
     const char *model_sent;
+    const char *answer_id; /* used when the upstream gives no id */
     seam_transfer *t;
     enum up_mode mode;
     long up_status;
     seam_buf upbody;
     seam_provider_stream *pstream;
-    seam_openai_writer writer;
+    void *writer; /* the ingress's stream writer */
     seam_buf out;
     struct evbuffer *chunk;
     struct event *watch; /* notices the client hanging up while we wait */
@@ -241,7 +247,7 @@ static void flush_stream(seam_exchange *ex)
         return;
     if (!ex->reply_started) {
         struct evkeyvalq *h = evhttp_request_get_output_headers(ex->req);
-        evhttp_add_header(h, "Content-Type", "text/event-stream");
+        evhttp_add_header(h, "Content-Type", ex->ing->stream_content_type);
         evhttp_add_header(h, "Cache-Control", "no-cache");
         evhttp_add_header(h, "X-Seam-Request-Id", ex->id);
         add_route_headers(ex, h);
@@ -258,7 +264,7 @@ static void flush_stream(seam_exchange *ex)
 
 static void end_stream(seam_exchange *ex)
 {
-    seam_openai_writer_end(&ex->writer, &ex->out);
+    ex->ing->writer_end(ex->writer, &ex->out);
     flush_stream(ex);
     if (!ex->client_gone && ex->req) {
         unhook_client(ex);
@@ -268,8 +274,8 @@ static void end_stream(seam_exchange *ex)
     exchange_finish(ex);
 }
 
-/* Reports an error in OpenAI's shape: an HTTP error before the stream
- * started, an SSE error event and [DONE] after. Ends the exchange. */
+/* Reports an error in the client's dialect: an HTTP error before the
+ * stream started, the dialect's stream error after. Ends the exchange. */
 static void reply_error(seam_exchange *ex, int status, const char *type, const char *code,
                         const char *param, const char *msg)
 {
@@ -277,11 +283,15 @@ static void reply_error(seam_exchange *ex, int status, const char *type, const c
         ex->err_code = code;
     if (ex->reply_started) {
         ex->stream_failed = true;
-        seam_openai_writer_error(&ex->writer, msg, type, code, &ex->out);
+        ex->ing->writer_error(ex->writer, status, msg, type, code, &ex->out);
         end_stream(ex);
         return;
     }
-    const char *body = seam_api_openai_error(ex->arena, msg, type, param, code);
+    const char *body = ex->ing->error_body(ex->arena, status, msg, type, code, param);
+    if (!body) {
+        body = "{\"error\":{\"message\":\"out of memory\",\"type\":\"server_error\"}}";
+        status = 500;
+    }
     reply_json(ex, status, body, strlen(body));
 }
 
@@ -340,12 +350,23 @@ static int restore_event(void *ctx, const seam_event *ev)
     seam_restore_stream *st = NULL;
     switch (ev->type) {
     case SEAM_EV_TEXT_DELTA:
+        /* Held-back thinking goes out before the answer text starts, so
+         * that a writer with blocks (Anthropic) closes thinking first. */
+        if (flush_stream_into(f, &f->thinking, SEAM_EV_THINKING_DELTA, 0))
+            return -1;
         st = &f->text;
         break;
     case SEAM_EV_THINKING_DELTA:
         st = &f->thinking;
         break;
+    case SEAM_EV_THINKING_SIGNATURE:
+        if (flush_stream_into(f, &f->thinking, SEAM_EV_THINKING_DELTA, 0))
+            return -1;
+        return seam_emit(&f->down, ev);
     case SEAM_EV_TOOL_CALL_BEGIN:
+        if (flush_stream_into(f, &f->thinking, SEAM_EV_THINKING_DELTA, 0) ||
+            flush_stream_into(f, &f->text, SEAM_EV_TEXT_DELTA, 0))
+            return -1;
         if (ev->index >= 0 && ev->index < RESTORE_MAX_CALLS && !f->args_open[ev->index]) {
             seam_restore_json_stream_init(&f->args[ev->index], f->text.r);
             f->args_open[ev->index] = true;
@@ -412,7 +433,7 @@ static int on_stream_event(void *ctx, const seam_event *ev)
     }
     if (ev->type == SEAM_EV_ERROR)
         ex->stream_failed = true;
-    return seam_openai_writer_event(&ex->writer, ev, &ex->out) == SEAM_OK ? 0 : -1;
+    return ex->ing->writer_event(ex->writer, ev, &ex->out) == SEAM_OK ? 0 : -1;
 }
 
 static int on_upstream_data(void *ctx, seam_transfer *t, const char *p, size_t n)
@@ -495,10 +516,44 @@ static void reply_upstream_status(seam_exchange *ex, seam_transfer *t)
     reply_error(ex, status, type, code, NULL, text);
 }
 
+/* An embeddings answer: the provider's vectors in the client's shape. */
+static void finish_embeddings(seam_exchange *ex)
+{
+    char err[200], text[300];
+    seam_embeddings e = {0};
+    seam_rc rc = seam_provider_embed_parse(ex->backend->provider,
+                                           ex->upbody.data ? ex->upbody.data : "", ex->upbody.len,
+                                           ex->arena, &e, err, sizeof(err));
+    if (rc != SEAM_OK) {
+        snprintf(text, sizeof(text), "backend %s: %s", ex->backend->name, err);
+        reply_error(ex, rc == SEAM_ERR_NOMEM ? 500 : 502, "upstream_error", "upstream_error", NULL,
+                    text);
+        return;
+    }
+    if (e.input_tokens >= 0) {
+        ex->usage = (seam_usage){.input = e.input_tokens, .output = 0, .reasoning = -1,
+                                 .cached = -1};
+        ex->have_usage = true;
+    }
+    if (!e.model)
+        e.model = ex->model_sent;
+    size_t len = 0;
+    char *out = ex->ing->embeddings_body(&e, ex->creq, ex->arena, &len);
+    if (!out) {
+        reply_error(ex, 500, "server_error", "out_of_memory", NULL, "out of memory");
+        return;
+    }
+    reply_json(ex, 200, out, len);
+}
+
 static void finish_whole(seam_exchange *ex)
 {
     char err[200];
     const char *body = ex->upbody.data ? ex->upbody.data : "";
+    if (ex->creq->embed) {
+        finish_embeddings(ex);
+        return;
+    }
     if (ex->creq->stream) {
         seam_event_sink sink = answer_sink(ex, (seam_event_sink){on_stream_event, ex});
         seam_rc rc =
@@ -511,20 +566,18 @@ static void finish_whole(seam_exchange *ex)
         end_stream(ex);
         return;
     }
-    seam_openai_collector *c =
-        seam_openai_collector_new(ex->arena, ex->writer.id, ex->writer.model);
+    seam_answer *c = seam_answer_new(ex->arena, ex->answer_id, ex->model_sent);
     if (!c) {
         reply_error(ex, 500, "server_error", "out_of_memory", NULL, "out of memory");
         return;
     }
-    seam_event_sink sink = answer_sink(ex, (seam_event_sink){seam_openai_collector_event, c});
+    seam_event_sink sink = answer_sink(ex, (seam_event_sink){seam_answer_event, c});
     seam_rc rc = ex->prov->parse_response(body, ex->upbody.len, ex->arena, &sink, err, sizeof(err));
-    const seam_event *uerr = seam_openai_collector_error(c);
-    if (rc == SEAM_OK && uerr) {
+    if (rc == SEAM_OK && c->have_error) {
         snprintf(err, sizeof(err), "backend %s reported an error: %s", ex->backend->name,
-                 uerr->text);
+                 c->error.text);
         rc = SEAM_ERR_UPSTREAM;
-    } else if (rc == SEAM_OK && !seam_openai_collector_complete(c)) {
+    } else if (rc == SEAM_OK && !c->finished) {
         snprintf(err, sizeof(err), "backend %s answer has no finish reason", ex->backend->name);
         rc = SEAM_ERR_UPSTREAM;
     }
@@ -534,13 +587,12 @@ static void finish_whole(seam_exchange *ex)
         reply_error(ex, 502, "upstream_error", "upstream_error", NULL, text);
         return;
     }
-    const seam_usage *u = seam_openai_collector_usage(c);
-    if (u) {
-        ex->usage = *u;
+    if (c->have_usage) {
+        ex->usage = c->usage;
         ex->have_usage = true;
     }
     size_t len = 0;
-    char *out = seam_openai_collector_body(c, &len);
+    char *out = ex->ing->answer_body(c, ex->creq, ex->arena, &len);
     if (!out) {
         reply_error(ex, 500, "server_error", "out_of_memory", NULL, "out of memory");
         return;
@@ -760,8 +812,8 @@ static void start(seam_exchange *ex)
     }
     const char *body = len ? (const char *)evbuffer_pullup(in, -1) : "";
     json_t *meta = NULL;
-    seam_rc rc = seam_api_openai_decode(ex->arena, body ? body : "", len, &ex->creq, &meta, err,
-                                        sizeof(err), &param);
+    seam_rc rc = ex->ing->decode(ex->arena, body ? body : "", len, &ex->creq, &meta, err,
+                                 sizeof(err), &param);
     if (rc != SEAM_OK) {
         reply_error(ex, rc == SEAM_ERR_NOMEM ? 500 : 400, "invalid_request_error",
                     rc == SEAM_ERR_NOMEM ? "out_of_memory" : "invalid_request", param, err);
@@ -776,10 +828,19 @@ static void start(seam_exchange *ex)
         return;
     }
     seam_task_estimate(&ex->task, ex->creq);
+    if (ex->creq->embed && !(ex->task.declared & SEAM_TASK_DECLARED_KIND))
+        ex->task.kind = SEAM_KIND_EMBED;
     if (classify_and_decide(ex) != 0)
         return;
-    rc = seam_dispatch_pick(ex->cfg, &ex->d, ex->task.sensitivity, ex->w->srv->health, 0,
-                            &ex->backend, why, sizeof(why));
+    ex->creq->task = ex->task;
+    rc = seam_dispatch_pick_task(ex->cfg, &ex->d, &ex->task, ex->w->srv->health, 0, &ex->backend,
+                                 why, sizeof(why));
+    if (rc == SEAM_ERR_TOO_LARGE) {
+        snprintf(text, sizeof(text), "this request is too long for every backend it may use: %s",
+                 why);
+        reply_error(ex, 400, "invalid_request_error", "context_length_exceeded", "messages", text);
+        return;
+    }
     if (rc != SEAM_OK) {
         snprintf(text, sizeof(text), "no backend may serve this %s request in pool %s: %s",
                  seam_sensitivity_name(ex->task.sensitivity),
@@ -789,16 +850,25 @@ static void start(seam_exchange *ex)
     }
     ex->prov = seam_provider_get(ex->backend->provider);
     ex->model_sent = ex->d.pinned_model ? ex->d.pinned_model : ex->backend->models[0];
-    seam_openai_writer_init(&ex->writer, ex->arena,
-                            seam_arena_printf(ex->arena, "chatcmpl-%s", ex->id), ex->model_sent,
-                            ex->creq->include_usage);
+    ex->answer_id = seam_arena_printf(ex->arena, "%s%s",
+                                      ex->ing->api == SEAM_API_ANTHROPIC ? "msg_" : "chatcmpl-",
+                                      ex->id);
+    if (ex->creq->stream && ex->ing->writer_new &&
+        !(ex->writer = ex->ing->writer_new(ex->arena, ex->creq, ex->answer_id, ex->model_sent))) {
+        reply_error(ex, 500, "server_error", "out_of_memory", NULL, "out of memory");
+        return;
+    }
 
     const char *key = ex->backend->api_key_env && ex->backend->api_key_env[0]
                           ? getenv(ex->backend->api_key_env)
                           : NULL;
     seam_upstream_call call = {0};
-    rc = ex->prov->build(ex->creq, ex->backend, ex->model_sent, key, ex->arena, &call, err,
-                         sizeof(err));
+    if (ex->creq->embed)
+        rc = seam_provider_embed_build(ex->creq, ex->backend, ex->model_sent, key, ex->arena,
+                                       &call, err, sizeof(err));
+    else
+        rc = ex->prov->build(ex->creq, ex->backend, ex->model_sent, key, ex->arena, &call, err,
+                             sizeof(err));
     if (rc != SEAM_OK) {
         seam_buf_free(&call.body);
         reply_error(ex, rc == SEAM_ERR_NOMEM ? 500 : 400, "invalid_request_error", "untranslatable",
@@ -835,7 +905,7 @@ static void start(seam_exchange *ex)
     }
 }
 
-void seam_proxy_chat(seam_worker *w, struct evhttp_request *req)
+void seam_proxy_handle(seam_worker *w, struct evhttp_request *req, const seam_ingress *ing)
 {
     seam_arena *a = seam_arena_new(16384);
     seam_exchange *ex = a ? seam_arena_calloc(a, sizeof(*ex)) : NULL;
@@ -843,8 +913,7 @@ void seam_proxy_chat(seam_worker *w, struct evhttp_request *req)
     if (!chunk) {
         seam_arena_free(a);
         seam_http_reply_json(req, 500,
-                             "{\"error\":{\"message\":\"out of memory\",\"type\":\"server_error\","
-                             "\"param\":null,\"code\":\"out_of_memory\"}}",
+                             "{\"error\":{\"message\":\"out of memory\",\"type\":\"server_error\"}}",
                              NULL);
         return;
     }
@@ -854,7 +923,8 @@ void seam_proxy_chat(seam_worker *w, struct evhttp_request *req)
     ex->w = w;
     ex->cfg = w->cfg;
     ex->req = req;
-    ex->path = "/v1/chat/completions";
+    ex->ing = ing;
+    ex->path = ing->path;
     evhttp_request_set_on_complete_cb(req, on_reply_written, w);
     seam_buf_init(&ex->out, (size_t)-1);
     seam_buf_init(&ex->upbody, UPSTREAM_MAX_BODY);

@@ -12,6 +12,7 @@
 #include "http/server.h"
 #include "core/alloc.h"
 #include "core/log.h"
+#include "http/native.h"
 #include "http/proxy.h"
 #include "http/status.h"
 #include "upstream/probe.h"
@@ -77,11 +78,16 @@ void seam_worker_request_done(seam_worker *w)
     maybe_stop(w);
 }
 
+/* Errors for paths seam does not serve, in the dialect the path suggests:
+ * Ollama's {"error": "..."} under /api/, OpenAI's shape elsewhere. */
 static void reply_error(struct evhttp_request *req, int status, const char *code, const char *msg)
 {
     char body[512];
-    json_t *o = json_pack("{s:{s:s, s:s, s:n, s:s}}", "error", "message", msg, "type",
-                          "invalid_request_error", "param", "code", code);
+    const char *uri = evhttp_request_get_uri(req);
+    json_t *o = strncmp(uri, "/api/", 5) == 0
+                    ? json_pack("{s:s}", "error", msg)
+                    : json_pack("{s:{s:s, s:s, s:n, s:s}}", "error", "message", msg, "type",
+                                "invalid_request_error", "param", "code", code);
     char *s = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
     snprintf(body, sizeof(body), "%s", s ? s : "{}");
     free(s);
@@ -89,17 +95,29 @@ static void reply_error(struct evhttp_request *req, int status, const char *code
     seam_http_reply_json(req, status, body, NULL);
 }
 
+/* A path is served either by a handler or, for the proxied endpoints, by
+ * the proxy in the dialect of its ingress table. */
 struct route {
     const char *path;
     enum evhttp_cmd_type method;
     void (*handler)(seam_worker *w, struct evhttp_request *req);
+    const seam_ingress *ing;
 };
 
 static const struct route routes[] = {
-    {"/v1/chat/completions", EVHTTP_REQ_POST, seam_proxy_chat},
-    {"/v1/models", EVHTTP_REQ_GET, seam_status_models},
-    {"/healthz", EVHTTP_REQ_GET, seam_status_healthz},
-    {"/readyz", EVHTTP_REQ_GET, seam_status_readyz},
+    {"/v1/chat/completions", EVHTTP_REQ_POST, NULL, &seam_ingress_openai},
+    {"/v1/messages", EVHTTP_REQ_POST, NULL, &seam_ingress_anthropic},
+    {"/v1/messages/count_tokens", EVHTTP_REQ_POST, seam_native_count_tokens, NULL},
+    {"/v1/embeddings", EVHTTP_REQ_POST, NULL, &seam_ingress_openai_embeddings},
+    {"/api/chat", EVHTTP_REQ_POST, NULL, &seam_ingress_ollama_chat},
+    {"/api/generate", EVHTTP_REQ_POST, NULL, &seam_ingress_ollama_generate},
+    {"/api/embed", EVHTTP_REQ_POST, NULL, &seam_ingress_ollama_embed},
+    {"/api/tags", EVHTTP_REQ_GET, seam_native_ollama_tags, NULL},
+    {"/api/show", EVHTTP_REQ_POST, seam_native_ollama_show, NULL},
+    {"/api/version", EVHTTP_REQ_GET, seam_native_ollama_version, NULL},
+    {"/v1/models", EVHTTP_REQ_GET, seam_status_models, NULL},
+    {"/healthz", EVHTTP_REQ_GET, seam_status_healthz, NULL},
+    {"/readyz", EVHTTP_REQ_GET, seam_status_readyz, NULL},
 };
 
 static void on_request(struct evhttp_request *req, void *arg)
@@ -115,7 +133,10 @@ static void on_request(struct evhttp_request *req, void *arg)
         path_known = true;
         if (routes[i].method == method ||
             (method == EVHTTP_REQ_HEAD && routes[i].method == EVHTTP_REQ_GET)) {
-            routes[i].handler(w, req);
+            if (routes[i].ing)
+                seam_proxy_handle(w, req, routes[i].ing);
+            else
+                routes[i].handler(w, req);
             return;
         }
     }

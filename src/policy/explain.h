@@ -1,9 +1,12 @@
 /*
  * `seam route`: the policy without the network. Each input line is a task
  * ({"kind","sensitivity","complexity","tokens","model","has_images",
- * "has_tools"}) or a whole OpenAI chat request; each output line is the
- * decision the gateway would take: pool, backend, rule, fallbacks and the
- * reason. Teams run their policy over sample traffic before deploying it.
+ * "has_tools","reasoning"}) or a whole OpenAI chat request; each output line
+ * is the decision the gateway would take: pool, backend, rule, fallbacks,
+ * what the rule's `set` changes (set=reasoning=off,max_tokens<=512) and the
+ * reason; status=400 when the request exceeds every allowed backend's
+ * context window, 503 when no allowed backend has what it needs. Teams run
+ * their policy over sample traffic before deploying it.
  */
 #ifndef SEAM_POLICY_EXPLAIN_H
 #define SEAM_POLICY_EXPLAIN_H

@@ -133,11 +133,20 @@ void seam_task_estimate(seam_task *t, const seam_req *req)
         bytes += schema_bytes(tl->parameters);
     }
     t->prompt_tokens = (bytes + 3) / 4;
-    t->output_tokens = req->params.max_tokens > 0 ? (uint64_t)req->params.max_tokens : 0;
-    t->tokens = t->prompt_tokens + t->output_tokens;
-    t->needs.vision = images;
+    t->needs.vision = images || req->has_images;
     t->needs.tools = req->ntools > 0;
-    t->needs.thinking =
-        req->params.reasoning > SEAM_REASONING_OFF && req->params.reasoning != SEAM_REASONING_UNSET;
+    t->needs.embeddings = req->embed != NULL;
+    seam_task_update_params(t, req);
+}
+
+void seam_task_update_params(seam_task *t, const seam_req *req)
+{
+    const seam_params *p = &req->params;
+    t->output_tokens = p->max_tokens > 0 ? (uint64_t)p->max_tokens : 0;
+    t->tokens = t->prompt_tokens + t->output_tokens;
+    /* An explicit budget with no level (Anthropic's budget_tokens) asks for
+     * thinking too; off is off whatever budget came with it. */
+    t->needs.thinking = p->reasoning == SEAM_REASONING_UNSET ? p->reasoning_budget > 0
+                                                             : p->reasoning != SEAM_REASONING_OFF;
     t->needs.context_tokens = t->tokens;
 }

@@ -35,8 +35,19 @@ void seam_task_raise(seam_task *t, seam_sensitivity s);
 
 /* Fills the token estimate from the request: prompt tokens are the bytes of
  * text, tool arguments and tool schemas divided by four (rounded up) until a
- * tokenizer lands; output tokens are the requested maximum. Also sets needs
- * (vision, tools). */
+ * tokenizer lands; output tokens are the requested maximum. Also sets what
+ * the request needs from a backend:
+ *   vision      an image part in any message;
+ *   tools       tool definitions sent (a history with tool calls but no
+ *               definitions is plain text to the model);
+ *   thinking    a reasoning level other than off, or a thinking budget;
+ *   embeddings  an embeddings request (req->embed);
+ *   context_tokens  prompt + requested output tokens. */
 void seam_task_estimate(seam_task *t, const seam_req *req);
+
+/* Recomputes what depends on the request's parameters (output tokens, the
+ * total, needs.thinking, needs.context_tokens) after something changed them,
+ * as a policy `set` does; the prompt estimate is kept. */
+void seam_task_update_params(seam_task *t, const seam_req *req);
 
 #endif

@@ -10,12 +10,23 @@
  * the tool_result blocks, so each user turn is built as its results followed
  * by its other blocks; empty text blocks are a 400, so they are dropped;
  * tool_use input is an object; input_schema must be {type: object}; a
- * thinking budget is at least 1024 tokens and below max_tokens.
+ * thinking budget is at least 1024 tokens and below max_tokens; thinking
+ * blocks go back unmodified with their signature, ahead of the rest of
+ * their assistant turn (those without a signature cannot go back at all).
+ *
+ * What only an Anthropic client can have sent (req->ingress is
+ * SEAM_API_ANTHROPIC) goes back only then: opaque parts (documents,
+ * redacted thinking, ...), unmodelled top-level keys (req->passthrough:
+ * top_k, metadata, ...) and the client's own server tools, tool_choice
+ * flags, adaptive thinking and output_config, which api/anthropic.c keeps
+ * in passthrough. Another dialect's passthrough never reaches Anthropic.
  *
  * Stream rules: events are message_start, content_block_start/delta/stop,
  * message_delta (usage cumulative), message_stop, ping and error; unknown
  * events are ignored; a tool_use block streams its input as partial_json
- * fragments, the first of which may be "", relayed as they come.
+ * fragments, the first of which may be "", relayed as they come; a thinking
+ * block's signature (signature_delta, or the block's signature member in a
+ * whole message) becomes SEAM_EV_THINKING_SIGNATURE.
  */
 #include "providers/anthropic.h"
 #include "http/sse.h"
@@ -32,8 +43,8 @@
 
 /* ---- request ---- */
 
-/* A turn being built: its tool results (which must come first) and its other
- * blocks. */
+/* A turn being built: the blocks that must lead it (a user turn's tool
+ * results, an assistant turn's thinking) and its other blocks. */
 struct turn {
     bool user;
     json_t *results, *blocks;
@@ -97,6 +108,20 @@ static seam_rc image_block(struct enc *e, const seam_part *p, json_t **out)
     return *out ? SEAM_OK : SEAM_ERR_NOMEM;
 }
 
+/* True when the request came from an Anthropic client: what it sent in
+ * Anthropic's own terms may go back verbatim. */
+static bool same_dialect(const seam_req *req)
+{
+    return req->ingress == SEAM_API_ANTHROPIC;
+}
+
+/* The client's own value of top-level <key> kept in passthrough (Anthropic
+ * clients only), or NULL. */
+static json_t *echo(const seam_req *req, const char *key)
+{
+    return same_dialect(req) && req->passthrough ? json_object_get(req->passthrough, key) : NULL;
+}
+
 static seam_rc unsupported_part(struct enc *e, const seam_part *p)
 {
     const json_t *t = p->opaque ? json_object_get(p->opaque, "type") : NULL;
@@ -138,7 +163,8 @@ static seam_rc encode_user(struct enc *e, const seam_msg *m)
                 rc = add_block(e, true, b, false);
             break;
         case SEAM_PART_OPAQUE:
-            rc = unsupported_part(e, p);
+            rc = same_dialect(e->req) ? add_block(e, true, json_incref(p->opaque), false)
+                                      : unsupported_part(e, p);
             break;
         case SEAM_PART_TOOL_CALL:
         case SEAM_PART_THINKING:
@@ -180,8 +206,10 @@ static seam_rc encode_tool(struct enc *e, const seam_msg *m, size_t mi)
             id = m->parts[i].call_id;
         if (m->parts[i].type == SEAM_PART_IMAGE)
             nimages++;
-        if (m->parts[i].type == SEAM_PART_OPAQUE)
+        if (m->parts[i].type == SEAM_PART_OPAQUE && !same_dialect(e->req))
             return unsupported_part(e, &m->parts[i]);
+        if (m->parts[i].type == SEAM_PART_OPAQUE)
+            nimages++; /* a block of the content array, as images are */
     }
     size_t len;
     const char *text = seam_provider__result_text(m, e->a, &len);
@@ -203,6 +231,10 @@ static seam_rc encode_tool(struct enc *e, const seam_msg *m, size_t mi)
         for (size_t i = 0; i < m->nparts; i++) {
             json_t *b;
             seam_rc rc;
+            if (m->parts[i].type == SEAM_PART_OPAQUE) {
+                json_array_append(content, m->parts[i].opaque);
+                continue;
+            }
             if (m->parts[i].type != SEAM_PART_IMAGE)
                 continue;
             if ((rc = image_block(e, &m->parts[i], &b)) != SEAM_OK) {
@@ -243,10 +275,24 @@ static seam_rc encode_assistant(struct enc *e, const seam_msg *m, size_t mi)
         case SEAM_PART_IMAGE:
             return invalid(e, "%s", "assistant messages cannot carry images");
         case SEAM_PART_OPAQUE:
-            return unsupported_part(e, p);
+            if (!same_dialect(e->req))
+                return unsupported_part(e, p);
+            rc = add_block(e, false, json_incref(p->opaque), false);
+            break;
         case SEAM_PART_THINKING:
             /* Anthropic only accepts thinking blocks with the signature it
-             * issued; canonical thinking carries none, so it is dropped. */
+             * issued (or redacted_thinking as it sent it), unmodified and
+             * ahead of the turn's other blocks; thinking without one (from
+             * another backend) is dropped. */
+            if (p->opaque && same_dialect(e->req))
+                rc = add_block(e, false, json_incref(p->opaque), true);
+            else if (p->signature && !p->opaque)
+                rc = add_block(e, false,
+                               json_pack("{s:s, s:s%, s:s}", "type", "thinking", "thinking",
+                                         p->text ? p->text : "", p->text_len, "signature",
+                                         p->signature),
+                               true);
+            break;
         case SEAM_PART_TOOL_RESULT:
             break;
         }
@@ -254,9 +300,11 @@ static seam_rc encode_assistant(struct enc *e, const seam_msg *m, size_t mi)
     return rc;
 }
 
+/* Custom tools, then an Anthropic client's server tools as it sent them. */
 static json_t *encode_tools(const seam_req *req)
 {
     json_t *tools = json_array();
+    json_t *server = echo(req, "tools");
     for (size_t i = 0; tools && i < req->ntools; i++) {
         const seam_tool *t = &req->tools[i];
         json_t *schema;
@@ -278,11 +326,20 @@ static json_t *encode_tools(const seam_req *req)
             json_decref(schema);
         json_array_append_new(tools, o);
     }
+    if (tools && json_is_array(server))
+        json_array_extend(tools, server);
     return tools;
 }
 
+static bool has_tools(const seam_req *req)
+{
+    return req->ntools > 0 || json_array_size(echo(req, "tools")) > 0;
+}
+
 /* OpenAI's tool_choice -> Anthropic's: none, auto, required -> any, a
- * function -> tool. parallel_tool_calls false -> disable_parallel_tool_use. */
+ * function -> tool. parallel_tool_calls false (OpenAI clients) or the
+ * client's own disable_parallel_tool_use (Anthropic clients) ->
+ * disable_parallel_tool_use. */
 static seam_rc encode_tool_choice(struct enc *e, json_t *body)
 {
     const seam_req *req = e->req;
@@ -290,8 +347,9 @@ static seam_rc encode_tool_choice(struct enc *e, json_t *body)
     const json_t *par = req->ingress == SEAM_API_OPENAI && req->passthrough
                             ? json_object_get(req->passthrough, "parallel_tool_calls")
                             : NULL;
-    bool serial = json_is_false(par);
-    if (req->ntools == 0 || (!tc && !serial))
+    bool serial = json_is_false(par) || json_is_true(json_object_get(echo(req, "tool_choice"),
+                                                                     "disable_parallel_tool_use"));
+    if (!has_tools(req) || (!tc && !serial))
         return SEAM_OK;
     json_t *o = NULL;
     if (!tc || (json_is_string(tc) && strcmp(json_string_value(tc), "auto") == 0)) {
@@ -317,8 +375,11 @@ static seam_rc encode_tool_choice(struct enc *e, json_t *body)
     return SEAM_OK;
 }
 
-/* max_tokens and thinking. The budget follows the effort convention of
- * util.h and must be >= 1024 and < max_tokens: with the configured default,
+/* max_tokens and thinking. The budget is the client's own (an Anthropic
+ * budget_tokens, params.reasoning_budget) or else follows the effort
+ * convention of util.h; an Anthropic client's adaptive thinking goes back as
+ * it sent it (with passthrough) and needs no budget. The budget
+ * must be >= 1024 and < max_tokens: with the configured default,
  * max_tokens grows to make room for it; with the client's own max_tokens,
  * the budget shrinks, and a max_tokens too small for any budget is an
  * error rather than a silent loss of the reasoning the client asked for. */
@@ -328,6 +389,10 @@ static seam_rc encode_limits(struct enc *e, const seam_backend_conf *b, json_t *
     int64_t def = b && b->max_tokens_default ? (int64_t)b->max_tokens_default : DEFAULT_MAX_TOKENS;
     int64_t max = p->max_tokens >= 0 ? p->max_tokens : def;
     int64_t budget = seam_provider__budget(p->reasoning);
+    if (budget > 0 && p->reasoning_budget > 0)
+        budget = p->reasoning_budget;
+    if (echo(e->req, "thinking"))
+        budget = 0;
     if (budget > 0) {
         if (p->max_tokens < 0 && budget >= max)
             max = budget + def;
@@ -413,7 +478,7 @@ json_t *seam_anthropic_encode_request(const seam_req *req, const seam_backend_co
         goto out;
     }
     json_object_set(body, "messages", msgs);
-    if (req->ntools > 0)
+    if (has_tools(req))
         json_object_set_new(body, "tools", encode_tools(req));
     if ((rc = encode_tool_choice(&e, body)) != SEAM_OK)
         goto out;
@@ -429,8 +494,9 @@ json_t *seam_anthropic_encode_request(const seam_req *req, const seam_backend_co
     if (p->has_top_p)
         json_object_set_new(body, "top_p", json_real(p->top_p));
     /* JSON output: a schema maps to output_config.format; Anthropic has no
-     * schemaless JSON mode, so json_object is left to the prompt. */
-    const json_t *rf = p->response_format;
+     * schemaless JSON mode, so json_object is left to the prompt. An
+     * Anthropic client's own output_config goes back whole instead. */
+    const json_t *rf = echo(req, "output_config") ? NULL : p->response_format;
     const json_t *rft = json_object_get(rf, "type");
     if (json_is_string(rft) && strcmp(json_string_value(rft), "json_schema") == 0) {
         const json_t *schema = json_object_get(json_object_get(rf, "json_schema"), "schema");
@@ -441,6 +507,19 @@ json_t *seam_anthropic_encode_request(const seam_req *req, const seam_backend_co
     }
     if (req->stream)
         json_object_set_new(body, "stream", json_true());
+    /* An Anthropic client's unmodelled keys, under what seam set itself;
+     * tools and tool_choice were merged above. */
+    const char *k;
+    json_t *v;
+    if (same_dialect(req) && req->passthrough)
+        json_object_foreach(req->passthrough, k, v)
+        {
+            if (strcmp(k, "tools") != 0 && strcmp(k, "tool_choice") != 0 &&
+                !json_object_get(body, k) && json_object_set(body, k, v) != 0) {
+                rc = SEAM_ERR_NOMEM;
+                goto out;
+            }
+        }
     rc = SEAM_OK;
 out:
     free_turns(&e);
@@ -596,8 +675,11 @@ static seam_rc anthropic_parse_response(const char *body, size_t len, seam_arena
             r = seam_provider__emit_text(sink, SEAM_EV_TEXT_DELTA, text,
                                          json_string_length(json_object_get(blk, "text")));
         } else if (strcmp(bt, "thinking") == 0 && (text = get_str(blk, "thinking"))) {
+            const json_t *sig = json_object_get(blk, "signature");
             r = seam_provider__emit_text(sink, SEAM_EV_THINKING_DELTA, text,
-                                         json_string_length(json_object_get(blk, "thinking")));
+                                         json_string_length(json_object_get(blk, "thinking"))) ||
+                seam_provider__emit_text(sink, SEAM_EV_THINKING_SIGNATURE, json_string_value(sig),
+                                         json_string_length(sig));
         } else if (strcmp(bt, "tool_use") == 0) {
             const char *name = get_str(blk, "name");
             const json_t *input = json_object_get(blk, "input");
@@ -784,7 +866,12 @@ static int on_block_delta(seam_provider_stream *s, const json_t *ev)
                         .text_len = json_string_length(v)};
         return seam_emit(s->sink, &a);
     }
-    return 0; /* signature_delta, citations_delta, ... */
+    if (strcmp(t, "signature_delta") == 0 && b->kind == BLK_THINKING) {
+        v = json_object_get(d, "signature");
+        return seam_provider__emit_text(s->sink, SEAM_EV_THINKING_SIGNATURE, json_string_value(v),
+                                        json_string_length(v));
+    }
+    return 0; /* citations_delta, ... */
 }
 
 static int on_message_stop(seam_provider_stream *s)

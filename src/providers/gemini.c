@@ -281,15 +281,17 @@ static json_t *encode_generation(const seam_req *req)
             json_object_set(g, "responseJsonSchema", schema);
     }
     /* thinkingBudget (Gemini 2.5; accepted by Gemini 3 for compatibility):
-     * off is 0, an effort its budget by the convention of util.h, with the
-     * thoughts included so that clients can see them. Unset leaves the
-     * model's default. */
+     * off is 0, an effort the client's explicit budget or else the level's
+     * by the convention of util.h, with the thoughts included so that
+     * clients can see them. Unset leaves the model's default. */
     if (p->reasoning == SEAM_REASONING_OFF)
         json_object_set_new(g, "thinkingConfig", json_pack("{s:i}", "thinkingBudget", 0));
     else if (p->reasoning != SEAM_REASONING_UNSET)
-        json_object_set_new(g, "thinkingConfig",
-                            json_pack("{s:b, s:I}", "includeThoughts", 1, "thinkingBudget",
-                                      (json_int_t)seam_provider__budget(p->reasoning)));
+        json_object_set_new(
+            g, "thinkingConfig",
+            json_pack("{s:b, s:I}", "includeThoughts", 1, "thinkingBudget",
+                      (json_int_t)(p->reasoning_budget > 0 ? p->reasoning_budget
+                                                           : seam_provider__budget(p->reasoning))));
     return g;
 }
 

@@ -14,7 +14,12 @@
  * think:false: Ollama would otherwise turn thinking on for every model that
  * can think (Gemma 4 included), which multiplies latency and output tokens
  * for clients that never asked for reasoning, and think:true cannot be the
- * default because it is a 400 for models that cannot think.
+ * default because it is a 400 for models that cannot think. An Ollama
+ * client's own think value is sent as it was (true stays true).
+ *
+ * Ollama clients: what they sent that seam does not model (keep_alive,
+ * options such as num_ctx, ...) is forwarded only to this provider, merged
+ * under seam's own fields.
  *
  * Answers: thinking arrives first (message.thinking), then content; tool
  * calls arrive whole, often without ids, so ids `call_<n>` are synthesised;
@@ -59,10 +64,27 @@ static const char *role_name(seam_role r)
     return "user";
 }
 
-/* The think value for the request: see the comment at the top. */
-static json_t *think_value(seam_reasoning r)
+/* The think value an Ollama client sent, when the reasoning it decoded to
+ * is still the request's (a policy rule may have changed it): sent back
+ * verbatim, so that think:true stays true rather than becoming "medium". */
+static json_t *client_think(const seam_req *req)
 {
-    switch (r) {
+    const json_t *t = req->ingress == SEAM_API_OLLAMA && req->passthrough
+                          ? json_object_get(req->passthrough, "think")
+                          : NULL;
+    seam_reasoning r = req->params.reasoning;
+    if (json_is_boolean(t) && r == (json_is_true(t) ? SEAM_REASONING_MEDIUM : SEAM_REASONING_OFF))
+        return json_incref((json_t *)t);
+    return NULL;
+}
+
+/* The think value for the request: see the comment at the top. */
+static json_t *think_value(const seam_req *req)
+{
+    json_t *client = client_think(req);
+    if (client)
+        return client;
+    switch (req->params.reasoning) {
     case SEAM_REASONING_UNSET:
     case SEAM_REASONING_OFF:
         return json_false();
@@ -189,8 +211,13 @@ static json_t *encode_message(struct enc *e, size_t mi, seam_rc *rc)
         if (calls)
             json_object_set(o, "tool_calls", calls);
         /* Ollama matches a result to its call by function name; the id goes
-         * along for servers that also match by id. */
+         * along for servers that also match by id. When no earlier call has
+         * the id, the name the client gave with the result (an Ollama
+         * client's tool_name) is used. */
         const char *name = seam_provider__call_name(e->req, mi, id);
+        for (size_t i = 0; i < m->nparts && !name && m->role == SEAM_ROLE_TOOL; i++)
+            if (m->parts[i].type == SEAM_PART_TOOL_RESULT)
+                name = m->parts[i].name;
         if (name)
             json_object_set_new(o, "tool_name", json_string(name));
         if (id)
@@ -279,11 +306,21 @@ json_t *seam_ollama_encode_request(const seam_req *req, const char *model, seam_
             json_array_append_new(stop, json_string(p->stop[i]));
         json_object_set_new(opts, "stop", stop);
     }
+    /* What an Ollama client sent that seam does not model (keep_alive,
+     * options such as num_ctx or top_k, ...) travels on only to Ollama;
+     * seam's own values win. */
+    const json_t *pass = req->ingress == SEAM_API_OLLAMA ? req->passthrough : NULL;
+    const json_t *popts = json_object_get(pass, "options");
+    rc = SEAM_ERR_NOMEM;
+    if (json_is_object(popts) && json_object_update_missing(opts, (json_t *)popts) != 0)
+        goto out;
     if (json_object_size(opts) > 0)
         json_object_set(body, "options", opts);
-    json_object_set_new(body, "think", think_value(p->reasoning));
+    json_object_set_new(body, "think", think_value(req));
     /* Explicit both ways: Ollama streams unless told not to. */
     json_object_set_new(body, "stream", json_boolean(req->stream));
+    if (pass && json_object_update_missing(body, (json_t *)pass) != 0)
+        goto out;
     rc = SEAM_OK;
 out:
     json_decref(msgs);

@@ -37,4 +37,31 @@ seam_rc seam_dispatch_pick(const seam_config *cfg, const struct seam_decision *d
                            seam_sensitivity s, const seam_health_table *health, unsigned flags,
                            const seam_backend_conf **out, char *why, size_t whylen);
 
+/* As seam_dispatch_pick for <task> (its sensitivity and needs): a candidate
+ * must also offer every capability the task needs (seam_backend_conf
+ * .capabilities) and, when its context_window is given, have room for
+ * task->needs.context_tokens. Returns
+ *   SEAM_OK             <*out> set;
+ *   SEAM_ERR_TOO_LARGE  some backend was cleared, capable and usable but
+ *                       every such one is too small; <why> says "request
+ *                       needs ~N tokens; the largest context window among
+ *                       allowed backends is M (name)" (HTTP 400
+ *                       context_length_exceeded);
+ *   SEAM_ERR_NO_BACKEND otherwise, <why> naming each skipped backend and its
+ *                       reason (clearance, "lacks capability vision, ...",
+ *                       an unset key) (HTTP 503). */
+seam_rc seam_dispatch_pick_task(const seam_config *cfg, const struct seam_decision *d,
+                                const seam_task *task, const seam_health_table *health,
+                                unsigned flags, const seam_backend_conf **out, char *why,
+                                size_t whylen);
+
+/* The SEAM_CAP_* bits <t>'s needs call for. */
+unsigned seam_dispatch_needed_caps(const seam_task *t);
+
+/* True when <b> offers every capability <t> needs and its context window
+ * (when given) holds t->needs.context_tokens; clearance is not part of it
+ * (seam_clearance_allows is). For fallbacks and retries that choose a
+ * backend outside seam_dispatch_pick_task. */
+bool seam_backend_fits(const seam_backend_conf *b, const seam_task *t);
+
 #endif

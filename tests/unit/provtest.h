@@ -67,6 +67,9 @@ static int log_event(void *ctx, const seam_event *ev)
     case SEAM_EV_THINKING_DELTA:
         snprintf(p, n, "think(%.*s)", (int)ev->text_len, ev->text);
         break;
+    case SEAM_EV_THINKING_SIGNATURE:
+        snprintf(p, n, "sig(%.*s)", (int)ev->text_len, ev->text);
+        break;
     case SEAM_EV_REFUSAL_DELTA:
         snprintf(p, n, "refusal(%.*s)", (int)ev->text_len, ev->text);
         break;

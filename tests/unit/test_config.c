@@ -84,6 +84,8 @@ static void test_shipped_config(void **state)
     assert_int_equal(g->nmodels, 1);
     assert_string_equal(g->models[0], "gemma4:31b");
     assert_int_equal(g->context_window, 262144);
+    assert_int_equal(g->capabilities, SEAM_CAP_VISION | SEAM_CAP_TOOLS | SEAM_CAP_THINKING);
+    assert_true(g->capabilities_given);
     assert_string_equal(g->api_key_env, "");
 
     const seam_backend_conf *f = seam_config_backend(cfg, "frontier");
@@ -94,6 +96,7 @@ static void test_shipped_config(void **state)
     assert_int_equal(f->clearance, SEAM_SENS_PUBLIC); /* default for cloud */
     assert_string_equal(f->models[0], "gpt-5.1");
     assert_int_equal(f->context_window, 400000);
+    assert_int_equal(f->capabilities, SEAM_CAP_VISION | SEAM_CAP_TOOLS | SEAM_CAP_THINKING);
     assert_string_equal(f->api_key_env, "OPENAI_API_KEY");
 
     assert_int_equal(cfg->npools, 2);
@@ -465,6 +468,40 @@ static const struct error_case {
     {MIN "policy:\n", "t.yaml:9: key 'policy': ", "expected a mapping, got null"},
     {MIN "policy:\n  rules:\n    - {name: r, route: local, when: [kind]}\n",
      "t.yaml:11: key 'policy.rules[0].when': ", "expected a mapping, got a list"},
+    /* capabilities */
+    {MIN_BACKEND "    capabilities: [vision, smell]\n" MIN_POOLS,
+     "t.yaml:7: key 'backends[0].capabilities[1]': ",
+     "expected one of vision, tools, thinking, embeddings, got 'smell'"},
+    {MIN_BACKEND "    capabilities: vision\n" MIN_POOLS,
+     "t.yaml:7: key 'backends[0].capabilities': ", "expected a list, got 'vision'"},
+    {MIN_BACKEND "    capabilities:\n      - tools\n      - {vision: true}\n" MIN_POOLS,
+     "t.yaml:9: key 'backends[0].capabilities[1]': ",
+     "expected one of vision, tools, thinking, embeddings, got a mapping"},
+    {MIN_BACKEND "    capabilities: [tools]\n    capabilities: [vision]\n" MIN_POOLS,
+     "t.yaml:8: key 'backends[0].capabilities': ", "duplicate key (first given at line 7)"},
+    /* a rule's set */
+    {MIN "policy:\n  rules:\n    - {name: r, route: local, set: {reasoning: maybe}}\n",
+     "t.yaml:11: key 'policy.rules[0].set.reasoning': ",
+     "expected one of off, low, medium, high, got 'maybe'"},
+    {MIN "policy:\n  rules:\n    - {name: r, route: local, set: {reasoning: xhigh}}\n",
+     "t.yaml:11: key 'policy.rules[0].set.reasoning': ", "expected one of off, low, medium, high"},
+    {MIN "policy:\n  rules:\n    - {name: r, route: local, set: {max_tokens_cap: 0}}\n",
+     "t.yaml:11: key 'policy.rules[0].set.max_tokens_cap': ", "must be at least 1, got '0'"},
+    {MIN "policy:\n  rules:\n    - {name: r, route: local, set: {max_tokens_cap: -5}}\n",
+     "t.yaml:11: key 'policy.rules[0].set.max_tokens_cap': ", "must not be negative"},
+    {MIN "policy:\n  rules:\n    - {name: r, route: local, set: {max_tokens_cap: 2147483648}}\n",
+     "t.yaml:11: key 'policy.rules[0].set.max_tokens_cap': ", "must be at most 2147483647"},
+    {MIN "policy:\n  rules:\n    - {name: r, route: local, set: {reasoning: off, force: yes}}\n",
+     "t.yaml:11: key 'policy.rules[0].set.force': ", "expected true or false, got 'yes'"},
+    {MIN "policy:\n  rules:\n    - {name: r, route: local, set: {colour: red}}\n",
+     "t.yaml:11: key 'policy.rules[0].set.colour': ", "unknown key"},
+    {MIN "policy:\n  rules:\n    - name: r\n      route: local\n      set: {}\n",
+     "t.yaml:13: key 'policy.rules[0].set': ", "sets nothing"},
+    {MIN "policy:\n  rules:\n    - name: r\n      route: local\n      set:\n",
+     "t.yaml:13: key 'policy.rules[0].set': ", "expected a mapping, got null"},
+    {MIN "policy:\n  rules:\n    - name: r\n      route: local\n      set:\n"
+         "        max_tokens_cap: 10\n        force: true\n",
+     "t.yaml:15: key 'policy.rules[0].set.force': ", "force applies to reasoning"},
     /* YAML itself */
     {"workers: 1\nbackends: [\n", "t.yaml:3: ", "YAML syntax error"},
     {"workers: 1\n  bad: indent\n", "t.yaml:1: ", "YAML syntax error"},
@@ -665,6 +702,100 @@ static void test_providers(void **state)
     seam_config_free(cfg);
 }
 
+/* ---- capabilities and a rule's set ---------------------------------------- */
+
+static void test_capabilities(void **state)
+{
+    seam_config *cfg = parse_ok(
+        "backends:\n"
+        "  - {name: none, provider: openai, url: http://a, location: local, models: [m],"
+        " capabilities: []}\n"
+        "  - {name: some, provider: ollama, url: http://b, location: local, models: [m],"
+        " capabilities: [vision, tools, vision]}\n"
+        "  - {name: every, provider: openai, url: http://c, location: local, models: [m],"
+        " capabilities: [embeddings, thinking, tools, vision]}\n"
+        "  - {name: unsaid, provider: openai, url: http://d, location: local, models: [m]}\n"
+        "pools: {local: [none, some, every, unsaid]}\n");
+    assert_int_equal(cfg->backends[0].capabilities, 0);
+    assert_true(cfg->backends[0].capabilities_given);
+    assert_int_equal(cfg->backends[1].capabilities, SEAM_CAP_VISION | SEAM_CAP_TOOLS);
+    assert_int_equal(cfg->backends[2].capabilities, SEAM_CAP_ALL);
+    assert_true(cfg->backends[2].capabilities_given);
+    /* Not declared: nothing is assumed missing. */
+    assert_int_equal(cfg->backends[3].capabilities, SEAM_CAP_ALL);
+    assert_false(cfg->backends[3].capabilities_given);
+
+    char *text = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&text, &len);
+    assert_non_null(out);
+    seam_config_print(cfg, out);
+    fclose(out);
+    assert_contains(text, "capabilities    none (text only)\n");
+    assert_contains(text, "capabilities    vision, tools\n");
+    assert_contains(text, "capabilities    vision, tools, thinking, embeddings\n");
+    assert_contains(text, "vision, tools, thinking, embeddings (not declared");
+    free(text);
+    seam_config_free(cfg);
+
+    assert_string_equal(seam_capability_name(SEAM_CAP_VISION), "vision");
+    assert_string_equal(seam_capability_name(SEAM_CAP_TOOLS), "tools");
+    assert_string_equal(seam_capability_name(SEAM_CAP_THINKING), "thinking");
+    assert_string_equal(seam_capability_name(SEAM_CAP_EMBEDDINGS), "embeddings");
+    assert_string_equal(seam_capability_name(SEAM_CAP_ALL), "?");
+    assert_string_equal(seam_capability_name(0), "?");
+}
+
+static void test_rule_set(void **state)
+{
+    seam_config *cfg = parse_ok(MIN "policy:\n"
+                                    "  rules:\n"
+                                    "    - name: quick\n"
+                                    "      when: {kind: [classify]}\n"
+                                    "      route: local\n"
+                                    "      set: {reasoning: off, max_tokens_cap: 512}\n"
+                                    "    - name: deep\n"
+                                    "      route: local\n"
+                                    "      set:\n"
+                                    "        reasoning: high\n"
+                                    "        force: true\n"
+                                    "    - {name: capped, route: local, set: {max_tokens_cap: 7}}\n"
+                                    "    - {name: low, route: local, set: {reasoning: low, force: "
+                                    "false}}\n"
+                                    "    - {name: medium, route: local, set: {reasoning: medium}}\n"
+                                    "    - {name: plain, route: local}\n");
+    const seam_rule_conf *r = cfg->rules;
+    assert_int_equal(cfg->nrules, 6);
+    assert_int_equal(r[0].set.reasoning, SEAM_REASONING_OFF);
+    assert_int_equal(r[0].set.max_tokens_cap, 512);
+    assert_false(r[0].set.force);
+    assert_int_equal(r[1].set.reasoning, SEAM_REASONING_HIGH);
+    assert_true(r[1].set.force);
+    assert_int_equal(r[1].set.max_tokens_cap, 0);
+    assert_int_equal(r[2].set.reasoning, SEAM_REASONING_UNSET);
+    assert_int_equal(r[2].set.max_tokens_cap, 7);
+    assert_int_equal(r[3].set.reasoning, SEAM_REASONING_LOW);
+    assert_false(r[3].set.force);
+    assert_int_equal(r[4].set.reasoning, SEAM_REASONING_MEDIUM);
+    assert_int_equal(r[5].set.reasoning, SEAM_REASONING_UNSET);
+    assert_int_equal(r[5].set.max_tokens_cap, 0);
+    assert_false(r[5].set.force);
+
+    char *text = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&text, &len);
+    assert_non_null(out);
+    seam_config_print(cfg, out);
+    fclose(out);
+    assert_contains(text, "-> pool local, set reasoning=off (unless the client chose) "
+                          "max_tokens<=512\n");
+    assert_contains(text, "2. deep (line 15): always -> pool local, set reasoning=high (forced)\n");
+    assert_contains(text, "3. capped (line 20): always -> pool local, set max_tokens<=7\n");
+    assert_contains(text, "6. plain (line 23): always -> pool local\n");
+    free(text);
+    seam_config_free(cfg);
+}
+
 /* ---- fault injection ------------------------------------------------------ */
 
 /* Fails the 1st, 2nd, ... allocation in turn: every run must fail cleanly
@@ -706,6 +837,18 @@ static void test_fault_injection(void **state)
                         "    - {name: r1, when: {model: [x, y], kind: [chat]}, route: cloud}\n"
                         "    - {name: r2, when: {model: [z]}, route: p}\n"
                         "  default: local\n",
+                        NULL);
+    run_fault_injection("backends:\n"
+                        "  - {name: a, provider: ollama, url: http://a, location: local,"
+                        " models: [x], capabilities: [vision, thinking], context_window: 8192}\n"
+                        "  - {name: b, provider: openai, url: http://b, location: local,"
+                        " models: [y], capabilities: []}\n"
+                        "pools: {local: [a, b]}\n"
+                        "policy:\n"
+                        "  rules:\n"
+                        "    - {name: r1, when: {kind: [classify]}, route: local,"
+                        " set: {reasoning: off, max_tokens_cap: 64, force: true}}\n"
+                        "    - {name: r2, route: local, set: {max_tokens_cap: 9}}\n",
                         NULL);
     run_fault_injection(NULL, "seam.yaml");
 }
@@ -966,6 +1109,8 @@ int main(void)
         cmocka_unit_test(test_print),
         cmocka_unit_test(test_fault_injection),
         cmocka_unit_test(test_providers),
+        cmocka_unit_test(test_capabilities),
+        cmocka_unit_test(test_rule_set),
         cmocka_unit_test(test_detect_defaults),
         cmocka_unit_test(test_detect_everything_set),
         cmocka_unit_test(test_detect_words_file),

@@ -156,6 +156,9 @@ static int log_event(void *ctx, const seam_event *ev)
     case SEAM_EV_THINKING_DELTA:
         snprintf(p, n, "think(%.*s)", (int)ev->text_len, ev->text);
         break;
+    case SEAM_EV_THINKING_SIGNATURE:
+        snprintf(p, n, "sig(%.*s)", (int)ev->text_len, ev->text);
+        break;
     case SEAM_EV_REFUSAL_DELTA:
         snprintf(p, n, "refusal(%.*s)", (int)ev->text_len, ev->text);
         break;
@@ -326,15 +329,15 @@ static void whole_response_to_collector(void **state)
         "\"usage\":{\"prompt_tokens\":3,\"completion_tokens\":4,\"total_tokens\":7,"
         "\"completion_tokens_details\":{\"reasoning_tokens\":2}}}";
     seam_arena *a = seam_arena_new(4096);
-    seam_openai_collector *c = seam_openai_collector_new(a, "fallback", "fm");
-    seam_event_sink sink = {seam_openai_collector_event, c};
+    seam_answer *c = seam_answer_new(a, "fallback", "fm");
+    seam_event_sink sink = {seam_answer_event, c};
     char err[256];
     assert_int_equal(
         seam_provider_openai.parse_response(body, strlen(body), a, &sink, err, sizeof(err)),
         SEAM_OK);
-    assert_true(seam_openai_collector_complete(c));
+    assert_true(c->finished);
     size_t len;
-    char *out = seam_openai_collector_body(c, &len);
+    char *out = seam_api_openai_answer_body(c, NULL, a, &len);
     json_error_t jerr;
     json_t *o = json_loads(out, 0, &jerr);
     json_t *msg = json_object_get(json_array_get(json_object_get(o, "choices"), 0), "message");

@@ -5,6 +5,7 @@
  */
 #include "provtest.h"
 
+#include "api/anthropic.h"
 #include "providers/anthropic.h"
 
 static seam_backend_conf backend = {
@@ -219,6 +220,116 @@ static void encode_errors(void **state)
     seam_arena_free(a);
 }
 
+/* A request from an Anthropic client (api/anthropic.c), encoded. */
+static json_t *encode_native(seam_arena *a, const char *body)
+{
+    seam_req *r = NULL;
+    json_t *meta;
+    const char *param;
+    char err[256] = "";
+    seam_rc rc =
+        seam_ingress_anthropic.decode(a, body, strlen(body), &r, &meta, err, sizeof(err), &param);
+    if (rc != SEAM_OK)
+        fail_msg("decode: %s", err);
+    json_t *o = seam_anthropic_encode_request(r, &backend, "claude-x", a, &rc, err, sizeof(err));
+    if (rc != SEAM_OK)
+        fail_msg("encode: %s", err);
+    return o;
+}
+
+/* What an Anthropic client sent in Anthropic's own terms goes back to an
+ * Anthropic backend verbatim: signed and redacted thinking (ahead of their
+ * turn), documents, server tools, disable_parallel_tool_use, unmodelled keys,
+ * the exact thinking budget; the seam key never. */
+static void encode_same_dialect(void **state)
+{
+    seam_arena *a = seam_arena_new(4096);
+    json_t *o = encode_native(
+        a, "{\"model\":\"auto\",\"max_tokens\":5000,\"seam\":{\"kind\":\"code\"},\"top_k\":5,"
+           "\"metadata\":{\"user_id\":\"u\"},\"thinking\":{\"type\":\"enabled\",\"budget_tokens\":"
+           "3000},\"system\":\"S\","
+           "\"tools\":[{\"name\":\"f\",\"input_schema\":{\"type\":\"object\"}},"
+           "{\"type\":\"web_search_20250305\",\"name\":\"web_search\",\"max_uses\":2}],"
+           "\"tool_choice\":{\"type\":\"auto\",\"disable_parallel_tool_use\":true},"
+           "\"messages\":[{\"role\":\"user\",\"content\":[{\"type\":\"document\",\"source\":{"
+           "\"type\":\"text\",\"media_type\":\"text/plain\",\"data\":\"doc\"}},{\"type\":\"text\","
+           "\"text\":\"q\"}]},"
+           "{\"role\":\"assistant\",\"content\":[{\"type\":\"text\",\"text\":\"calling\"},"
+           "{\"type\":\"thinking\",\"thinking\":\"plan\",\"signature\":\"SIG\"},"
+           "{\"type\":\"redacted_thinking\",\"data\":\"ENC\"},"
+           "{\"type\":\"thinking\",\"thinking\":\"unsigned\",\"signature\":\"\"},"
+           "{\"type\":\"tool_use\",\"id\":\"toolu_1\",\"name\":\"f\",\"input\":{\"x\":1}}]},"
+           "{\"role\":\"user\",\"content\":[{\"type\":\"tool_result\",\"tool_use_id\":\"toolu_1\","
+           "\"content\":[{\"type\":\"text\",\"text\":\"r\"},{\"type\":\"search_result\",\"source\":"
+           "\"s\",\"title\":\"t\",\"content\":[]}]},{\"type\":\"text\",\"text\":\"go on\"}]}]}");
+    assert_json_eq(
+        o, "{\"model\":\"claude-x\",\"max_tokens\":5000,"
+           "\"thinking\":{\"type\":\"enabled\",\"budget_tokens\":3000},\"system\":\"S\","
+           "\"messages\":["
+           "{\"role\":\"user\",\"content\":[{\"type\":\"document\",\"source\":{\"type\":\"text\","
+           "\"media_type\":\"text/plain\",\"data\":\"doc\"}},{\"type\":\"text\",\"text\":\"q\"}]},"
+           "{\"role\":\"assistant\",\"content\":[{\"type\":\"thinking\",\"thinking\":\"plan\","
+           "\"signature\":\"SIG\"},{\"type\":\"redacted_thinking\",\"data\":\"ENC\"},"
+           "{\"type\":\"text\",\"text\":\"calling\"},"
+           "{\"type\":\"tool_use\",\"id\":\"toolu_1\",\"name\":\"f\",\"input\":{\"x\":1}}]},"
+           "{\"role\":\"user\",\"content\":[{\"type\":\"tool_result\",\"tool_use_id\":\"toolu_1\","
+           "\"content\":[{\"type\":\"text\",\"text\":\"r\"},{\"type\":\"search_result\","
+           "\"source\":\"s\",\"title\":\"t\",\"content\":[]}]},{\"type\":\"text\",\"text\":"
+           "\"go on\"}]}],"
+           "\"tools\":[{\"name\":\"f\",\"input_schema\":{\"type\":\"object\"}},"
+           "{\"type\":\"web_search_20250305\",\"name\":\"web_search\",\"max_uses\":2}],"
+           "\"tool_choice\":{\"type\":\"auto\",\"disable_parallel_tool_use\":true},"
+           "\"top_k\":5,\"metadata\":{\"user_id\":\"u\"}}");
+    json_decref(o);
+    /* Adaptive thinking and output_config go back as sent, with no budget;
+     * a budget above the client's max_tokens shrinks below it. */
+    o = encode_native(a,
+                      "{\"model\":\"auto\",\"max_tokens\":900,\"thinking\":{\"type\":"
+                      "\"adaptive\"},\"output_config\":{\"effort\":\"low\",\"format\":{"
+                      "\"type\":\"json_schema\",\"schema\":{\"type\":\"object\"}}}," USER_HI "}");
+    assert_json_eq(o, "{\"model\":\"claude-x\",\"max_tokens\":900,\"thinking\":{\"type\":"
+                      "\"adaptive\"},\"output_config\":{\"effort\":\"low\",\"format\":{\"type\":"
+                      "\"json_schema\",\"schema\":{\"type\":\"object\"}}},\"messages\":[{\"role\":"
+                      "\"user\",\"content\":[{\"type\":\"text\",\"text\":\"hi\"}]}]}");
+    json_decref(o);
+    o = encode_native(a, "{\"model\":\"auto\",\"max_tokens\":2000,\"thinking\":{\"type\":"
+                         "\"enabled\",\"budget_tokens\":4000}," USER_HI "}");
+    assert_json_eq(json_object_get(o, "thinking"), "{\"type\":\"enabled\",\"budget_tokens\":1999}");
+    json_decref(o);
+    seam_arena_free(a);
+}
+
+/* Another dialect's unmodelled keys never reach Anthropic, and thinking
+ * without a signature (another backend's) is dropped. */
+static void encode_foreign_dialect(void **state)
+{
+    seam_arena *a = seam_arena_new(4096);
+    json_t *o = encode(a,
+                       "{\"model\":\"auto\",\"user\":\"u1\",\"top_k\":3,\"metadata\":{\"a\":1},"
+                       "\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"f\"}}],"
+                       "\"tool_choice\":\"auto\"," USER_HI "}",
+                       SEAM_OK, NULL);
+    assert_null(json_object_get(o, "user"));
+    assert_null(json_object_get(o, "top_k"));
+    assert_null(json_object_get(o, "metadata"));
+    assert_json_eq(json_object_get(o, "tool_choice"), "{\"type\":\"auto\"}");
+    json_decref(o);
+    seam_req *r = decode_ok(a, "{\"model\":\"auto\"," USER_HI "}");
+    seam_part parts[] = {{.type = SEAM_PART_THINKING, .text = "t", .text_len = 1},
+                         {.type = SEAM_PART_TEXT, .text = "a", .text_len = 1}};
+    seam_msg msgs[] = {r->msgs[0], {.role = SEAM_ROLE_ASSISTANT, .parts = parts, .nparts = 2}};
+    r->msgs = msgs;
+    r->nmsgs = 2;
+    char err[256];
+    seam_rc rc;
+    o = seam_anthropic_encode_request(r, &backend, "claude-x", a, &rc, err, sizeof(err));
+    assert_json_eq(json_object_get(o, "messages"),
+                   "[{\"role\":\"user\",\"content\":[{\"type\":\"text\",\"text\":\"hi\"}]},"
+                   "{\"role\":\"assistant\",\"content\":[{\"type\":\"text\",\"text\":\"a\"}]}]");
+    json_decref(o);
+    seam_arena_free(a);
+}
+
 static void build_call(void **state)
 {
     seam_arena *a = seam_arena_new(4096);
@@ -269,8 +380,8 @@ static void whole_messages(void **state)
                   "\"cache_creation_input_tokens\":1,\"cache_read_input_tokens\":2}}",
                   &l, err, sizeof(err)),
         SEAM_OK);
-    assert_string_equal(l.text, "start(msg_2,claude-x)think(t)text(Hi)call0(toolu_1,f)args0({\"a\":"
-                                "1})end0usage(8,7,r-1,c2)finish(tool_calls)");
+    assert_string_equal(l.text, "start(msg_2,claude-x)think(t)sig(s)text(Hi)call0(toolu_1,f)args0({"
+                                "\"a\":1})end0usage(8,7,r-1,c2)finish(tool_calls)");
     const char *stops[][2] = {{"end_turn", "stop"},
                               {"max_tokens", "length"},
                               {"stop_sequence", "stop"},
@@ -354,7 +465,8 @@ static const char recorded_stream[] =
     "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n";
 
 static const char recorded_events[] =
-    "start(msg_1,claude-x)think(hmm)text(Hel)text(lo)call0(toolu_a,get_weather)args0({\"city\":)"
+    "start(msg_1,claude-x)think(hmm)sig(c2ln)text(Hel)text(lo)call0(toolu_a,get_weather)args0({"
+    "\"city\":)"
     "args0( \"Oslo\"})end0call1(toolu_b,now)args1({})end1usage(15,42,r-1,c3)finish(tool_calls)";
 
 static void stream_at_every_split(void **state)
@@ -444,6 +556,8 @@ int main(void)
         cmocka_unit_test(encode_tool_choice_and_roles),
         cmocka_unit_test(encode_repeated_call_ids),
         cmocka_unit_test(encode_errors),
+        cmocka_unit_test(encode_same_dialect),
+        cmocka_unit_test(encode_foreign_dialect),
         cmocka_unit_test(build_call),
         cmocka_unit_test(whole_messages),
         cmocka_unit_test(stream_at_every_split),

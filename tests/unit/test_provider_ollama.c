@@ -1,10 +1,12 @@
 /*
  * Ollama egress: /api/chat request encoding from canonical requests (decoded
- * from OpenAI bodies), the think default, the call, whole answers, and
+ * from OpenAI bodies, and from Ollama clients' bodies with their passthrough),
+ * the think default, the call, whole answers, and
  * recorded NDJSON streams at every split, truncated, failing and garbage.
  */
 #include "provtest.h"
 
+#include "api/ingress.h"
 #include "providers/ollama.h"
 
 static seam_backend_conf backend = {.name = "gemma", .url = "http://127.0.0.1:11434"};
@@ -137,6 +139,54 @@ static void encode_errors(void **state)
            "{\"model\":\"auto\",\"messages\":[{\"role\":\"user\",\"content\":[{\"type\":"
            "\"file\",\"file\":{\"file_id\":\"f\"}}]}]}",
            SEAM_ERR_INVALID, "'file'");
+    seam_arena_free(a);
+}
+
+/* Requests from Ollama clients: their unmodelled fields and options travel
+ * on (under seam's own values), think is echoed, results keep tool_name. */
+static void encode_from_ollama_clients(void **state)
+{
+    seam_arena *a = seam_arena_new(4096);
+    const char *body =
+        "{\"model\":\"gemma4:31b\",\"keep_alive\":-1,\"think\":true,\"stream\":false,"
+        "\"options\":{\"temperature\":0.25,\"num_ctx\":4096},"
+        "\"messages\":[{\"role\":\"user\",\"content\":\"hi\"},"
+        "{\"role\":\"assistant\",\"tool_calls\":[{\"function\":{\"name\":\"f\","
+        "\"arguments\":{\"x\":1}}}]},"
+        "{\"role\":\"tool\",\"content\":\"ok\"},"
+        "{\"role\":\"tool\",\"tool_name\":\"g\",\"content\":\"late\"}]}";
+    seam_req *r = NULL;
+    json_t *meta;
+    char err[256] = "";
+    const char *param;
+    assert_int_equal(
+        seam_ingress_ollama_chat.decode(a, body, strlen(body), &r, &meta, err, sizeof(err), &param),
+        SEAM_OK);
+    /* A client option never overrides seam's value for the same field. */
+    json_object_set_new(json_object_get(r->passthrough, "options"), "temperature", json_real(9.0));
+    json_object_set_new(r->passthrough, "stream", json_true());
+    seam_rc rc;
+    json_t *o = seam_ollama_encode_request(r, "gemma4:31b", a, &rc, err, sizeof(err));
+    assert_int_equal(rc, SEAM_OK);
+    assert_json_eq(o,
+                   "{\"model\":\"gemma4:31b\",\"messages\":["
+                   "{\"role\":\"user\",\"content\":\"hi\"},"
+                   "{\"role\":\"assistant\",\"content\":\"\",\"tool_calls\":[{\"id\":\"call_1_0\","
+                   "\"function\":{\"index\":0,\"name\":\"f\",\"arguments\":{\"x\":1}}}]},"
+                   "{\"role\":\"tool\",\"content\":\"ok\",\"tool_name\":\"f\",\"tool_call_id\":"
+                   "\"call_1_0\"},"
+                   "{\"role\":\"tool\",\"content\":\"late\",\"tool_name\":\"g\",\"tool_call_id\":"
+                   "\"call_3\"}],"
+                   "\"options\":{\"temperature\":0.25,\"num_ctx\":4096},\"think\":true,"
+                   "\"stream\":false,\"keep_alive\":-1}");
+    json_decref(o);
+    /* The same fields from an OpenAI client stay with OpenAI backends. */
+    r = decode_ok(a, "{\"model\":\"auto\",\"keep_alive\":-1,\"options\":{\"num_ctx\":1},"
+                     "\"think\":true," USER_HI "}");
+    o = seam_ollama_encode_request(r, "gemma4:31b", a, &rc, err, sizeof(err));
+    assert_json_eq(o, "{\"model\":\"gemma4:31b\",\"messages\":[{\"role\":\"user\","
+                      "\"content\":\"hi\"}],\"think\":false,\"stream\":false}");
+    json_decref(o);
     seam_arena_free(a);
 }
 
@@ -289,11 +339,11 @@ static void alloc_failures(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(encode_full_request),   cmocka_unit_test(encode_think_and_stream),
-        cmocka_unit_test(encode_errors),         cmocka_unit_test(build_call),
-        cmocka_unit_test(stream_at_every_split), cmocka_unit_test(stream_failures),
-        cmocka_unit_test(whole_answers),         cmocka_unit_test(error_bodies),
-        cmocka_unit_test(alloc_failures),
+        cmocka_unit_test(encode_full_request), cmocka_unit_test(encode_think_and_stream),
+        cmocka_unit_test(encode_errors),       cmocka_unit_test(encode_from_ollama_clients),
+        cmocka_unit_test(build_call),          cmocka_unit_test(stream_at_every_split),
+        cmocka_unit_test(stream_failures),     cmocka_unit_test(whole_answers),
+        cmocka_unit_test(error_bodies),        cmocka_unit_test(alloc_failures),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

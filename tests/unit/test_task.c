@@ -122,6 +122,88 @@ static void token_estimate(void **state)
     assert_int_equal(t.tokens, 103);
     assert_true(t.needs.vision);
     assert_false(t.needs.tools);
+    assert_false(t.needs.thinking);
+    assert_false(t.needs.embeddings);
+    assert_int_equal(t.needs.context_tokens, 103);
+    seam_arena_free(a);
+}
+
+static seam_req *decode(seam_arena *a, const char *body)
+{
+    seam_req *r;
+    json_t *meta;
+    char err[256];
+    const char *param;
+    seam_rc rc = seam_api_openai_decode(a, body, strlen(body), &r, &meta, err, sizeof(err), &param);
+    if (rc != SEAM_OK)
+        fail_msg("decode: %s", err);
+    return r;
+}
+
+/* What a request needs from a backend. */
+static void needs(void **state)
+{
+    seam_arena *a = seam_arena_new(4096);
+    seam_task t;
+    seam_task_init(&t, NULL);
+    seam_req *r = decode(a, "{\"model\":\"auto\",\"reasoning_effort\":\"low\",\"tools\":[{"
+                            "\"type\":\"function\",\"function\":{\"name\":\"f\"}}],"
+                            "\"messages\":[{\"role\":\"user\",\"content\":\"12345678\"}]}");
+    seam_task_estimate(&t, r);
+    assert_false(t.needs.vision);
+    assert_true(t.needs.tools);
+    assert_true(t.needs.thinking);
+    assert_false(t.needs.embeddings);
+    assert_int_equal(t.needs.context_tokens, t.prompt_tokens); /* no max_tokens given */
+
+    /* reasoning off is no need; a tool call in the history without tool
+     * definitions is text to the model, not a need for tools. */
+    r = decode(a, "{\"model\":\"auto\",\"reasoning_effort\":\"none\",\"max_tokens\":50,"
+                  "\"messages\":[{\"role\":\"assistant\",\"content\":null,\"tool_calls\":[{"
+                  "\"id\":\"c1\",\"type\":\"function\",\"function\":{\"name\":\"f\",\"arguments\":"
+                  "\"{}\"}}]},{\"role\":\"tool\",\"tool_call_id\":\"c1\",\"content\":\"ok\"}]}");
+    seam_task_estimate(&t, r);
+    assert_false(t.needs.tools);
+    assert_false(t.needs.thinking);
+    assert_int_equal(t.needs.context_tokens, t.prompt_tokens + 50);
+
+    /* A bare thinking budget (Anthropic's budget_tokens) needs thinking. */
+    r->params.reasoning = SEAM_REASONING_UNSET;
+    r->params.reasoning_budget = 2048;
+    seam_task_update_params(&t, r);
+    assert_true(t.needs.thinking);
+    r->params.reasoning = SEAM_REASONING_OFF; /* off wins over a budget */
+    seam_task_update_params(&t, r);
+    assert_false(t.needs.thinking);
+
+    /* An embeddings request needs embeddings. */
+    seam_embed e = {.dimensions = -1, .truncate = -1};
+    r->embed = &e;
+    seam_task_estimate(&t, r);
+    assert_true(t.needs.embeddings);
+    seam_arena_free(a);
+}
+
+/* A change of parameters (a policy set) moves the output and total
+ * estimates, not the prompt's. */
+static void update_params(void **state)
+{
+    seam_arena *a = seam_arena_new(4096);
+    seam_task t;
+    seam_task_init(&t, NULL);
+    seam_req *r = decode(a, "{\"model\":\"auto\",\"max_tokens\":1000,\"messages\":[{\"role\":"
+                            "\"user\",\"content\":\"1234567812345678\"}]}");
+    seam_task_estimate(&t, r);
+    assert_int_equal(t.prompt_tokens, 4);
+    assert_int_equal(t.tokens, 1004);
+    r->params.max_tokens = 10;
+    r->params.reasoning = SEAM_REASONING_HIGH;
+    seam_task_update_params(&t, r);
+    assert_int_equal(t.prompt_tokens, 4);
+    assert_int_equal(t.output_tokens, 10);
+    assert_int_equal(t.tokens, 14);
+    assert_int_equal(t.needs.context_tokens, 14);
+    assert_true(t.needs.thinking);
     seam_arena_free(a);
 }
 
@@ -133,6 +215,8 @@ int main(void)
         cmocka_unit_test(invalid_values_name_the_field),
         cmocka_unit_test(sensitivity_declared_twice_keeps_the_higher),
         cmocka_unit_test(token_estimate),
+        cmocka_unit_test(needs),
+        cmocka_unit_test(update_params),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -3,7 +3,8 @@
 // and :streamGenerateContent?alt=sse (one response per SSE event, frames
 // ended with CRLF, usageMetadata repeated on every event, NO terminator: the
 // stream ends when the connection closes), Google-shaped errors
-// {"error":{"code","message","status"}}, GET /v1beta/models.
+// {"error":{"code","message","status"}}, GET /v1beta/models, and
+// POST /v1beta/models/{model}:batchEmbedContents (see handleBatchEmbed).
 //
 // It validates what the API rejects: the x-goog-api-key header (when the
 // fake has a key), roles other than user/model, empty parts, functionCall
@@ -26,6 +27,7 @@
 import crypto from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { startFakeServer, actionFor, splitInto, tokens, runStandalone } from './fake-common.mjs';
+import { embedVectorsFor } from './fake-openai.mjs';
 
 const STATUS = { 400: 'INVALID_ARGUMENT', 401: 'UNAUTHENTICATED', 403: 'PERMISSION_DENIED', 404: 'NOT_FOUND', 429: 'RESOURCE_EXHAUSTED', 500: 'INTERNAL', 503: 'UNAVAILABLE', 504: 'DEADLINE_EXCEEDED' };
 
@@ -86,6 +88,8 @@ export async function startFakeGemini(opts = {}) {
     if (req.method === 'GET' && p === '/v1beta/models') {
       return fake.sendJSON(res, rec, 200, { models: [{ name: `models/${model}`, displayName: model, supportedGenerationMethods: ['generateContent', 'streamGenerateContent'] }] });
     }
+    const em = /^\/v1beta\/models\/([^/:]+):batchEmbedContents$/.exec(p);
+    if (em) return handleBatchEmbed(req, res, rec, fake, decodeURIComponent(em[1]));
     const m = /^\/v1beta\/models\/([^/:]+):(generateContent|streamGenerateContent)$/.exec(p);
     if (!m) return fake.sendJSON(res, rec, 404, errorBody(404, `Not found: ${req.method} ${p}`));
     if (req.method !== 'POST') return fake.sendJSON(res, rec, 405, errorBody(400, 'Method not allowed'));
@@ -100,6 +104,56 @@ export async function startFakeGemini(opts = {}) {
     }
     const a = await actionFor(fake, rec, lastUserText(rec.body));
     return respond(res, rec, fake, a);
+  }
+
+  // POST /v1beta/models/{model}:batchEmbedContents: {requests:[{model:
+  // "models/{model}", content:{parts:[{text}]}, outputDimensionality?,
+  // taskType?}]} (at most 100; each request's model must be the URL's) ->
+  // {embeddings:[{values:[...]}]}: no token counts, as the API. Vectors are
+  // embedVector(text, outputDimensionality ?? opts.embedDims ?? 8)
+  // (fake-openai.mjs). Actions: error (Google's shape), hang, reset,
+  // garbage, ragged; `vectors`, `delayMs` override.
+  async function handleBatchEmbed(req, res, rec, fake, urlModel) {
+    if (req.method !== 'POST') return fake.sendJSON(res, rec, 405, errorBody(400, 'Method not allowed'));
+    rec.model = urlModel;
+    const bad = (message) => {
+      rec.validation = message;
+      return fake.sendJSON(res, rec, 400, errorBody(400, message));
+    };
+    if (rec.parseError || !isObj(rec.body)) return bad('Invalid JSON payload received.');
+    const reqs = rec.body.requests;
+    if (!Array.isArray(reqs) || reqs.length === 0) return bad('* BatchEmbedContentsRequest.requests: requests is not specified');
+    if (reqs.length > 100) return bad('* BatchEmbedContentsRequest.requests: at most 100 requests can be in one batch');
+    const inputs = [];
+    const dims = [];
+    for (const [i, r] of reqs.entries()) {
+      if (r?.model !== `models/${urlModel}`) return bad(`Model name in requests[${i}] (${r?.model}) does not match the model in the URL (models/${urlModel}).`);
+      const parts = r.content?.parts;
+      if (!Array.isArray(parts) || parts.length === 0 || !parts.every((x) => typeof x?.text === 'string')) return bad(`* BatchEmbedContentsRequest.requests[${i}].content.parts: text parts required`);
+      if (r.outputDimensionality !== undefined && !(Number.isInteger(r.outputDimensionality) && r.outputDimensionality > 0)) return bad(`Invalid value at 'requests[${i}].output_dimensionality' (TYPE_INT32)`);
+      inputs.push(parts.map((x) => x.text).join(''));
+      dims.push(r.outputDimensionality ?? opts.embedDims ?? 8);
+    }
+    rec.embedInputs = inputs;
+    const a = await actionFor(fake, rec, inputs.join('\n'));
+    const type = a.type ?? 'embeddings';
+    if (a.firstByteDelayMs && !(await fake.wait(a.firstByteDelayMs, rec))) return;
+    if (type === 'hang') return;
+    if (type === 'error') {
+      const status = a.status ?? 500;
+      return fake.sendJSON(res, rec, status, errorBody(status, a.message, a.errStatus), a.headers ?? {});
+    }
+    if (type === 'reset') return fake.resetSocket(res, rec);
+    if (type === 'garbage') {
+      rec.status = 200;
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.write('<<this is not json>>');
+      return fake.end(res, rec);
+    }
+    if (a.delayMs && !(await fake.wait(a.delayMs, rec))) return;
+    const vectors = Array.isArray(a.vectors) ? a.vectors : embedVectorsFor(a, inputs, dims[0]);
+    rec.vectors = vectors;
+    return fake.sendJSON(res, rec, 200, { embeddings: vectors.map((values) => ({ values })) });
   }
 
   async function respond(res, rec, fake, a) {
@@ -186,6 +240,7 @@ export async function startFakeGemini(opts = {}) {
 
   const fake = await startFakeServer({ name: opts.name ?? 'gemini', model, port: opts.port, clearance: opts.clearance, script: opts.script, handle });
   fake.generateRequests = () => fake.requests.filter((r) => r.method === 'POST' && /:(stream)?[gG]enerateContent$/.test(r.path));
+  fake.embedRequests = () => fake.requests.filter((r) => r.method === 'POST' && /:batchEmbedContents$/.test(r.path));
   return fake;
 }
 

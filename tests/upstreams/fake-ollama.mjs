@@ -5,6 +5,7 @@
 // ids, and the final done:true object with done_reason, token counts and
 // nanosecond durations; errors as {"error": "..."}; a mid-stream error as a
 // last NDJSON line after status 200; GET /api/tags, /api/version.
+// POST /api/embed answers deterministic vectors (see handleEmbed).
 //
 // It validates what Ollama rejects: images must be raw base64 (no data:
 // prefix), tool-call arguments must be objects, `think:true` (or a level) to a
@@ -27,6 +28,7 @@
 
 import { fileURLToPath } from 'node:url';
 import { startFakeServer, actionFor, splitInto, tokens, runStandalone } from './fake-common.mjs';
+import { embedVectorsFor, embedTokens } from './fake-openai.mjs';
 
 function lastUserText(body) {
   const msgs = Array.isArray(body?.messages) ? body.messages : [];
@@ -77,6 +79,22 @@ export async function startFakeOllama(opts = {}) {
       });
     }
     if (req.method === 'GET' && p === '/api/version') return fake.sendJSON(res, rec, 200, { version: '0.12.0' });
+    // POST /api/show {model}: the model's capabilities (opts.capabilities, default
+    // completion, vision, tools and, when it thinks, thinking) and its context
+    // length in model_info "<arch>.context_length" (opts.contextLength, default 131072).
+    if (req.method === 'POST' && p === '/api/show') {
+      const m = rec.body?.model ?? rec.body?.name;
+      if (m !== model) return fake.sendJSON(res, rec, 404, { error: `model '${m}' not found` });
+      return fake.sendJSON(res, rec, 200, {
+        modelfile: '',
+        parameters: '',
+        template: '{{ .Prompt }}',
+        details: { format: 'gguf', family: 'gemma4', parameter_size: '31B', quantization_level: 'Q4_K_M' },
+        model_info: { 'general.architecture': 'gemma4', 'gemma4.context_length': opts.contextLength ?? 131072, 'gemma4.embedding_length': 5376 },
+        capabilities: opts.capabilities ?? ['completion', 'vision', 'tools', ...(thinks ? ['thinking'] : [])],
+      });
+    }
+    if (p === '/api/embed') return handleEmbed(req, res, rec, fake);
     if (p !== '/api/chat') return fake.sendJSON(res, rec, 404, { error: `404 page not found` });
     if (req.method !== 'POST') return fake.sendJSON(res, rec, 405, { error: 'method not allowed' });
     if (rec.parseError) return fake.sendJSON(res, rec, 400, { error: 'invalid character in request body' });
@@ -88,6 +106,54 @@ export async function startFakeOllama(opts = {}) {
     rec.missingToolName = (rec.body.messages ?? []).some((m) => m.role === 'tool' && !m.tool_name);
     const a = await actionFor(fake, rec, lastUserText(rec.body));
     return respond(res, rec, fake, a);
+  }
+
+  // POST /api/embed: {model, input: string | string[], truncate?, dimensions?,
+  // keep_alive?, options?} -> {model, embeddings:[[...]], total_duration,
+  // load_duration, prompt_eval_count}. Vectors are embedVector(input,
+  // dimensions ?? opts.embedDims ?? 8) (fake-openai.mjs). An absent or empty
+  // input answers no embeddings (Ollama then only loads the model). Actions:
+  // error ({"error": message}), hang, reset, garbage, ragged; `vectors`,
+  // `usage: {prompt_eval_count}`, `model`, `delayMs` override.
+  async function handleEmbed(req, res, rec, fake) {
+    if (req.method !== 'POST') return fake.sendJSON(res, rec, 405, { error: 'method not allowed' });
+    if (rec.parseError) return fake.sendJSON(res, rec, 400, { error: 'invalid character in request body' });
+    const b = rec.body;
+    const bad = (error) => {
+      rec.validation = error;
+      return fake.sendJSON(res, rec, 400, { error });
+    };
+    if (!b || typeof b !== 'object' || Array.isArray(b)) return bad('invalid request body');
+    if (typeof b.model !== 'string' || !b.model) return bad('model is required');
+    const inputs = b.input === undefined || b.input === '' ? [] : typeof b.input === 'string' ? [b.input] : b.input;
+    if (!Array.isArray(inputs) || !inputs.every((t) => typeof t === 'string')) return bad(`invalid input type`);
+    if (b.truncate !== undefined && typeof b.truncate !== 'boolean') return bad('json: cannot unmarshal into Go struct field EmbedRequest.truncate of type bool');
+    if (b.dimensions !== undefined && !(Number.isInteger(b.dimensions) && b.dimensions > 0)) return bad('json: cannot unmarshal into Go struct field EmbedRequest.dimensions of type int');
+    if (b.options !== undefined && (typeof b.options !== 'object' || Array.isArray(b.options))) return bad('options must be an object');
+    rec.embedInputs = inputs;
+    const a = await actionFor(fake, rec, inputs.join('\n'));
+    const type = a.type ?? 'embeddings';
+    if (a.firstByteDelayMs && !(await fake.wait(a.firstByteDelayMs, rec))) return;
+    if (type === 'hang') return;
+    if (type === 'error') return fake.sendJSON(res, rec, a.status ?? 500, { error: a.message ?? 'fake ollama error' }, a.headers ?? {});
+    if (type === 'reset') return fake.resetSocket(res, rec);
+    if (type === 'garbage') {
+      rec.status = 200;
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.write('<<this is not json>>');
+      return fake.end(res, rec);
+    }
+    if (a.delayMs && !(await fake.wait(a.delayMs, rec))) return;
+    const vectors = embedVectorsFor(a, inputs, b.dimensions ?? opts.embedDims ?? 8);
+    const promptEval = a.usage?.prompt_eval_count ?? inputs.reduce((n, t) => n + embedTokens(t), 0);
+    rec.vectors = vectors;
+    return fake.sendJSON(res, rec, 200, {
+      model: a.model ?? b.model,
+      embeddings: vectors,
+      total_duration: 14143917,
+      load_duration: 1019500,
+      prompt_eval_count: promptEval,
+    });
   }
 
   async function respond(res, rec, fake, a) {
@@ -168,6 +234,7 @@ export async function startFakeOllama(opts = {}) {
 
   const fake = await startFakeServer({ name: opts.name ?? 'ollama', model, port: opts.port, clearance: opts.clearance, script: opts.script, handle });
   fake.chatRequests = () => fake.requests.filter((r) => r.method === 'POST' && r.path === '/api/chat');
+  fake.embedRequests = () => fake.requests.filter((r) => r.method === 'POST' && r.path === '/api/embed');
   return fake;
 }
 

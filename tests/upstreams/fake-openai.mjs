@@ -22,12 +22,21 @@
 // until SIGINT/SIGTERM. Control over HTTP: POST /__fake/script (JSON action or
 // null), GET /__fake/requests, POST /__fake/reset.
 //
+// Embeddings: POST /v1/embeddings answers deterministic vectors
+// (embedVector below; dimension `dimensions` from the request, else
+// opts.embedDims, else 8), as float arrays or base64 float32 per
+// encoding_format; see handleEmbeddings for its actions.
+//
 // Actions (what a script returns; every field optional unless noted):
 //   { type: 'text', content, chunks, delayMs, firstByteDelayMs, finishReason,
-//     usage, headers, model, hangAfterChunks }
+//     usage, headers, model, hangAfterChunks, thinking }
 //       A normal reply. Streamed as `chunks` content deltas (default: one per
 //       word, capped at 16) with `delayMs` between chunks. `hangAfterChunks: N`
 //       sends N content deltas then stalls forever (no finish, no [DONE]).
+//       `thinking` is returned as `reasoning_content` (message field, or three
+//       deltas before the content), as vLLM/llama.cpp/DeepSeek do, unless the
+//       request said reasoning_effort "none" (a reasoning model reasons unless
+//       told not to).
 //   { type: 'tools', toolCalls: [{ id, name, arguments }], fragments, delayMs, content }
 //       A tool-call reply; each call's `arguments` (a string, or an object that
 //       is JSON-encoded) is streamed in `fragments` pieces by index.
@@ -131,6 +140,54 @@ export function defaultScript(req, fake) {
   };
 }
 
+// ------------------------------------------------------------- embeddings
+// Deterministic vectors shared by every fake's embeddings route (OpenAI
+// /v1/embeddings, Ollama /api/embed, Gemini :batchEmbedContents) and by the
+// tests that check them: each value is n/32768 for a 16-bit n taken from
+// SHA-256 of the text, so it is exact in float32 and survives any gateway
+// that carries vectors as float32 (compare with Math.fround).
+
+/** The fake's embedding of <text>: <dims> numbers in [-1, 1). */
+export function embedVector(text, dims = 8) {
+  const out = new Array(dims);
+  let block = 0;
+  let buf = Buffer.alloc(0);
+  let off = 0;
+  for (let i = 0; i < dims; i++) {
+    if (off + 2 > buf.length) {
+      buf = crypto.createHash('sha256').update(`${block++}:${text}`).digest();
+      off = 0;
+    }
+    out[i] = buf.readInt16LE(off) / 32768;
+    off += 2;
+  }
+  return out;
+}
+
+/** The fakes' token count for an embedding input: bytes / 4, at least 1. */
+export function embedTokens(text) {
+  return Math.max(1, Math.ceil(Buffer.byteLength(text ?? '') / 4));
+}
+
+/** <vector> as OpenAI's encoding_format "base64": float32 little-endian bytes. */
+export function embedBase64(vector) {
+  const b = Buffer.alloc(vector.length * 4);
+  vector.forEach((v, i) => b.writeFloatLE(v, i * 4));
+  return b.toString('base64');
+}
+
+/**
+ * The vectors an embeddings action answers for <inputs>: the action's own
+ * `vectors` when given; `type: 'ragged'` makes the second vector one value
+ * short (a malformed answer); else embedVector of each input.
+ */
+export function embedVectorsFor(action, inputs, dims) {
+  if (Array.isArray(action?.vectors)) return action.vectors;
+  const vs = inputs.map((t) => embedVector(t, dims));
+  if (action?.type === 'ragged' && vs.length > 0) (vs[1] ?? vs[0]).pop();
+  return vs;
+}
+
 function errorBody(action, status) {
   const defaults = {
     400: ['invalid_request_error', null, 'Invalid request (fake upstream).'],
@@ -208,6 +265,10 @@ export async function startFakeOpenAI(opts = {}) {
     /** Only the POST /v1/chat/completions requests. */
     chatRequests() {
       return requests.filter((r) => r.method === 'POST' && r.path === '/v1/chat/completions');
+    },
+    /** Only the POST /v1/embeddings requests. */
+    embedRequests() {
+      return requests.filter((r) => r.method === 'POST' && r.path === '/v1/embeddings');
     },
     /** The chat request whose message text contains <marker>, or undefined. */
     find(marker) {
@@ -405,6 +466,10 @@ export async function startFakeOpenAI(opts = {}) {
       if (id !== model) return sendJSON(res, rec, 404, errorBody({ message: `The model '${id}' does not exist`, code: 'model_not_found' }, 404));
       return sendJSON(res, rec, 200, { id: model, object: 'model', created: 1700000000, owned_by: name });
     }
+    if (p === '/v1/embeddings' || p === '/embeddings') {
+      if (req.method !== 'POST') return sendJSON(res, rec, 405, errorBody({ message: `Method ${req.method} not allowed` }, 405));
+      return handleEmbeddings(req, res, rec);
+    }
     if (p !== '/v1/chat/completions' && p !== '/chat/completions') {
       return sendJSON(res, rec, 404, errorBody({ message: `Invalid URL (${req.method} ${p})`, code: null }, 404));
     }
@@ -420,6 +485,72 @@ export async function startFakeOpenAI(opts = {}) {
     if (!action) action = defaultScript(rec, fake);
     rec.action = action;
     return respond(req, res, rec, action);
+  }
+
+  // POST /v1/embeddings: {model, input: string | string[], encoding_format?,
+  // dimensions?, user?} -> {object:"list", data:[{object:"embedding", index,
+  // embedding}], model, usage:{prompt_tokens, total_tokens}}. Vectors are
+  // embedVector(input, dimensions ?? opts.embedDims ?? 8), base64 float32 when
+  // asked. Token-id input is refused (seam must only ever send text). Actions:
+  // error, hang, reset, garbage (200 with a non-JSON body), ragged (one vector
+  // short of a value); `vectors`, `usage`, `model`, `delayMs` override.
+  async function handleEmbeddings(req, res, rec) {
+    const b = rec.body;
+    const bad = (message, param = null) => {
+      rec.validation = message;
+      return sendJSON(res, rec, 400, errorBody({ message, param }, 400));
+    };
+    if (rec.parseError || !b || typeof b !== 'object' || Array.isArray(b)) return bad('We could not parse the JSON body of your request.');
+    if (typeof b.model !== 'string' || !b.model) return bad('you must provide a model parameter', 'model');
+    const inputs = typeof b.input === 'string' ? [b.input] : b.input;
+    if (!Array.isArray(inputs) || inputs.length === 0 || inputs.length > 2048) return bad("'$.input' is invalid.", 'input');
+    if (!inputs.every((t) => typeof t === 'string' && t.length > 0)) return bad("'$.input' is invalid: the fake only takes non-empty strings.", 'input');
+    if (b.encoding_format !== undefined && b.encoding_format !== 'float' && b.encoding_format !== 'base64') return bad(`Invalid value for 'encoding_format': ${JSON.stringify(b.encoding_format)}.`, 'encoding_format');
+    if (b.dimensions !== undefined && !(Number.isInteger(b.dimensions) && b.dimensions > 0)) return bad('dimensions must be a positive integer.', 'dimensions');
+    rec.embedInputs = inputs;
+    let action;
+    if (typeof script === 'function') action = await script(rec, fake);
+    else if (script) action = script;
+    action = action ?? { type: 'embeddings' };
+    rec.action = action;
+    const type = action.type ?? 'embeddings';
+    if (action.firstByteDelayMs && !(await wait(action.firstByteDelayMs, rec))) return;
+    if (type === 'hang') return;
+    if (type === 'error') {
+      const status = action.status ?? 500;
+      return sendJSON(res, rec, status, errorBody(action, status), action.headers ?? {});
+    }
+    if (type === 'reset') {
+      rec.resetByFake = true;
+      res.socket?.destroy();
+      return;
+    }
+    if (type === 'garbage') {
+      rec.status = 200;
+      const g = action.body ?? '<<this is not json>> {"object": ';
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(g) });
+      res.end(g);
+      rec.completed = true;
+      return;
+    }
+    if (action.delayMs && !(await wait(action.delayMs, rec))) return;
+    const vectors = embedVectorsFor(action, inputs, b.dimensions ?? opts.embedDims ?? 8);
+    const prompt = inputs.reduce((n, t) => n + embedTokens(t), 0);
+    const usage = action.usage ?? { prompt_tokens: prompt, total_tokens: prompt };
+    rec.vectors = vectors;
+    rec.usage = usage;
+    return sendJSON(
+      res,
+      rec,
+      200,
+      {
+        object: 'list',
+        data: vectors.map((v, index) => ({ object: 'embedding', index, embedding: b.encoding_format === 'base64' ? embedBase64(v) : v })),
+        model: action.model ?? b.model,
+        usage,
+      },
+      action.headers ?? {},
+    );
   }
 
   async function respond(req, res, rec, a) {
@@ -493,7 +624,8 @@ export async function startFakeOpenAI(opts = {}) {
     const completionText = (content ?? '') + (toolCalls ? toolCalls.map((c) => c.function.arguments).join('') : '');
     const usage = usageFor(body, completionText, a.usage);
     rec.usage = usage;
-    rec.reply = { content, toolCalls, finishReason };
+    const reasoning = type === 'text' && a.thinking && body.reasoning_effort !== 'none' ? a.thinking : null;
+    rec.reply = { content, toolCalls, finishReason, reasoning };
 
     if (!stream) {
       if (type === 'reset') {
@@ -511,6 +643,7 @@ export async function startFakeOpenAI(opts = {}) {
       }
       if (a.delayMs && !(await wait(a.delayMs, rec))) return;
       const message = { role: 'assistant', content, refusal: null, annotations: [] };
+      if (reasoning) message.reasoning_content = reasoning;
       if (toolCalls) message.tool_calls = toolCalls;
       return sendJSON(
         res,
@@ -571,6 +704,10 @@ export async function startFakeOpenAI(opts = {}) {
       }
     } else {
       if (!send([{ index: 0, delta: { role: 'assistant', content: '', refusal: null }, logprobs: null, finish_reason: null }])) return;
+      for (const piece of reasoning ? splitInto(reasoning, 3) : []) {
+        if (!(await wait(delay, rec))) return;
+        if (!send([{ index: 0, delta: { reasoning_content: piece }, logprobs: null, finish_reason: null }])) return;
+      }
       const pieces = splitInto(content, a.chunks ?? defaultChunks(content));
       const stopAt = type === 'reset' || type === 'stream-error' ? Math.min(a.afterChunks ?? 1, pieces.length) : a.hangAfterChunks ?? Infinity;
       for (let i = 0; i < pieces.length; i++) {
