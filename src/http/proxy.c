@@ -524,6 +524,8 @@ static void finish_embeddings(seam_exchange *ex)
     seam_rc rc = seam_provider_embed_parse(ex->backend->provider,
                                            ex->upbody.data ? ex->upbody.data : "", ex->upbody.len,
                                            ex->arena, &e, err, sizeof(err));
+    if (rc == SEAM_OK) /* one vector per input, or every later one is misplaced */
+        rc = seam_provider_embed_check(ex->creq, &e, err, sizeof(err));
     if (rc != SEAM_OK) {
         snprintf(text, sizeof(text), "backend %s: %s", ex->backend->name, err);
         reply_error(ex, rc == SEAM_ERR_NOMEM ? 500 : 502, "upstream_error", "upstream_error", NULL,
