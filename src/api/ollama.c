@@ -921,7 +921,8 @@ static json_t *call_json(int index, const char *id, const char *name, const char
 {
     err[0] = '\0';
     size_t skip = 0;
-    while (skip < len && strchr(" \t\r\n", args[skip]))
+    while (skip < len &&
+           (args[skip] == ' ' || args[skip] == '\t' || args[skip] == '\r' || args[skip] == '\n'))
         skip++;
     json_t *obj;
     if (skip == len) {
@@ -1246,9 +1247,10 @@ static char *parameter_size(seam_arena *a, const char *name)
         return "";
     t++;
     size_t n = strspn(t, "0123456789.");
-    if (n == 0 || !strchr("bBmM", t[n]) || (t[n + 1] && !strchr("-_:", t[n + 1])))
+    char unit = t[n], next = unit ? t[n + 1] : '\0';
+    if (n == 0 || !unit || !strchr("bBmM", unit) || (next && !strchr("-_:", next)))
         return "";
-    char *s = seam_arena_printf(a, "%.*s%c", (int)n, t, t[n] == 'b' || t[n] == 'B' ? 'B' : 'M');
+    char *s = seam_arena_printf(a, "%.*s%c", (int)n, t, unit == 'b' || unit == 'B' ? 'B' : 'M');
     return s ? s : "";
 }
 

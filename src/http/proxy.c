@@ -20,6 +20,7 @@
 #include "core/alloc.h"
 #include "core/log.h"
 #include "policy/decide.h"
+#include "policy/dial.h"
 #include "policy/task.h"
 #include "providers/embed.h"
 #include "providers/provider.h"
@@ -54,6 +55,7 @@ struct seam_exchange {
     const char *path;
     seam_req *creq;
     seam_task task;
+    char set_applied[96]; /* what the matched rule's set changed, for X-Seam-Set */
     seam_detection det;
     bool classified;
     const char *detected;    /* "TYPE=N,..." for headers and logs */
@@ -122,6 +124,8 @@ static void exchange_log(seam_exchange *ex)
             json_object_set_new(o, "route", json_string(ex->d.pool->name));
         if (ex->d.rerouted)
             json_object_set_new(o, "rerouted", json_string("clearance"));
+        if (ex->set_applied[0])
+            json_object_set_new(o, "set", json_string(ex->set_applied));
     }
     if (ex->backend)
         json_object_set_new(o, "backend", json_string(ex->backend->name));
@@ -198,6 +202,8 @@ static void add_route_headers(seam_exchange *ex, struct evkeyvalq *h)
     evhttp_add_header(h, "X-Seam-Reason", ex->d.reason);
     if (ex->d.rerouted)
         evhttp_add_header(h, "X-Seam-Rerouted", "clearance");
+    if (ex->set_applied[0])
+        evhttp_add_header(h, "X-Seam-Set", ex->set_applied);
     if (ex->detected)
         evhttp_add_header(h, "X-Seam-Detected", ex->detected);
     if (ex->redactor) {
@@ -834,6 +840,8 @@ static void start(seam_exchange *ex)
         ex->task.kind = SEAM_KIND_EMBED;
     if (classify_and_decide(ex) != 0)
         return;
+    seam_policy_apply_set(ex->d.matched, ex->creq, &ex->task, ex->set_applied,
+                          sizeof(ex->set_applied));
     ex->creq->task = ex->task;
     rc = seam_dispatch_pick_task(ex->cfg, &ex->d, &ex->task, ex->w->srv->health, 0, &ex->backend,
                                  why, sizeof(why));

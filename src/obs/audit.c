@@ -288,8 +288,8 @@ void seam_audit_record(seam_audit *au, const seam_audit_entry *e)
     seam_buf b;
     seam_buf_init(&b, LINE_MAX_BYTES);
     json_t *o = entry_json(e);
-    if (!o || seam_buf_add_json(&b, o, JSON_COMPACT | JSON_PRESERVE_ORDER |
-                                           JSON_REAL_PRECISION(15)) != SEAM_OK) {
+    if (!o || seam_buf_add_json(
+                  &b, o, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15)) != SEAM_OK) {
         json_decref(o);
         seam_buf_free(&b);
         atomic_fetch_add(&au->dropped, 1);
@@ -786,7 +786,8 @@ seam_audit *seam_audit_open(const char *dir, uint64_t max_bytes, char *err, size
     au->lock_fd = -1;
     au->max_bytes = max_bytes ? max_bytes : 1;
     seam_buf_init(&au->batch, (size_t)-1);
-    if (!(au->dir = seam_strdup(dir)) || !(au->ring = seam_calloc(SEAM_AUDIT_QUEUE_MAX, sizeof(qitem))))
+    if (!(au->dir = seam_strdup(dir)) ||
+        !(au->ring = seam_calloc(SEAM_AUDIT_QUEUE_MAX, sizeof(qitem))))
         goto nomem;
     /* Two writers on one directory would interleave two chains. */
     if (path_in(path, sizeof path, dir, "LOCK") != 0 ||

@@ -68,8 +68,7 @@ static bool all_zero(const char *h)
     return true;
 }
 
-int seam_audit_verify_stream(FILE *f, const char *name, seam_audit_chain *c,
-                             seam_audit_report *rep)
+int seam_audit_verify_stream(FILE *f, const char *name, seam_audit_chain *c, seam_audit_report *rep)
 {
     char *line = NULL;
     size_t cap = 0;
@@ -121,8 +120,7 @@ int seam_audit_verify_stream(FILE *f, const char *name, seam_audit_chain *c,
         }
         seam_audit_hash(line, len, c->expect);
         c->lines++;
-        if (c->want_file && c->want_hash && ln == c->want_line &&
-            strcmp(name, c->want_file) == 0) {
+        if (c->want_file && c->want_hash && ln == c->want_line && strcmp(name, c->want_file) == 0) {
             c->want_seen = true;
             if (strcmp(c->expect, c->want_hash) != 0) {
                 status = set_problem(rep, SEAM_AUDIT_TAMPERED, name, ln,
@@ -233,8 +231,7 @@ static bool is_hex_hash(const char *s)
     return true;
 }
 
-int seam_audit_verify(const char *dir, const char *anchor, seam_audit_report *rep_out,
-                      FILE *out)
+int seam_audit_verify(const char *dir, const char *anchor, seam_audit_report *rep_out, FILE *out)
 {
     seam_audit_report local;
     seam_audit_report *rep = rep_out ? rep_out : &local;
@@ -273,8 +270,8 @@ int seam_audit_verify(const char *dir, const char *anchor, seam_audit_report *re
         snprintf(path, sizeof path, "%s/%s", dir, names[i]);
         FILE *f = fopen(path, "r");
         if (!f) {
-            status = set_problem(rep, SEAM_AUDIT_ERROR, names[i], 0, "cannot open: %s",
-                                 strerror(errno));
+            status =
+                set_problem(rep, SEAM_AUDIT_ERROR, names[i], 0, "cannot open: %s", strerror(errno));
             goto out;
         }
         uint64_t before = c.lines;
@@ -291,8 +288,7 @@ int seam_audit_verify(const char *dir, const char *anchor, seam_audit_report *re
                          " (no file with sequence number %08lu)", prev_seq + 1);
             else
                 snprintf(rep->what + k, sizeof rep->what - k,
-                         " (no files with sequence numbers %08lu to %08lu)", prev_seq + 1,
-                         seq - 1);
+                         " (no files with sequence numbers %08lu to %08lu)", prev_seq + 1, seq - 1);
         }
         if (status != SEAM_AUDIT_INTACT)
             goto out;

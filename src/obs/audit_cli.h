@@ -22,9 +22,9 @@
  * chain breaks and <what> says how; on SEAM_AUDIT_ERROR <what> says why. */
 typedef struct seam_audit_report {
     int status;
-    uint64_t lines;   /* lines checked */
-    size_t files;     /* files checked */
-    char file[256];   /* file of the problem ("HEAD" for HEAD itself) */
+    uint64_t lines;     /* lines checked */
+    size_t files;       /* files checked */
+    char file[256];     /* file of the problem ("HEAD" for HEAD itself) */
     unsigned long line; /* its 1-based line, 0 when the problem is a whole file */
     char what[512];
     char head[SEAM_AUDIT_HASH_HEX + 1]; /* hash of the last line (empty if none) */

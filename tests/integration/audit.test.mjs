@@ -185,9 +185,9 @@ describe('seam audit verify and query on a log written in the documented format'
 });
 
 describe('the audit log of a real seam run', { timeout: 120000 }, () => {
-  const REGULATED = 3;
-  const CLOUD = 2;
-  const INTERNAL = 2;
+  const REGULATED = 4;
+  const CLOUD = 3;
+  const INTERNAL = 5;
   let s;
   let dir;
   const sent = { regulated: [], cloud: [], internal: [] };
@@ -274,13 +274,17 @@ describe('the audit log of a real seam run', { timeout: 120000 }, () => {
     assert.deepEqual(ids.sort(), sent.regulated.map((h) => h.requestId).sort());
   });
 
-  it('a restarted seam continues the chain', async () => {
-    s = await startStack(({ local, cloud }) => seamConfig({ local, cloud }) + `audit:\n  dir: ${dir}\n`);
-    await s.client.chat.completions.create({ model: 'auto', messages: [userMsg('internal', 'again [reply:ok]', rid())] });
+  it('a restarted seam continues the chain; a burst then SIGTERM loses no line', async () => {
+    const BURST = 40;
+    s = await startStack(({ local, cloud }) => seamConfig({ local, cloud, workers: 4 }) + `audit:\n  dir: ${dir}\n`);
+    const answers = await Promise.all(
+      Array.from({ length: BURST }, () => s.client.chat.completions.create({ model: 'auto', messages: [userMsg('internal', 'again [reply:ok]', rid())] })),
+    );
+    assert.equal(answers.length, BURST);
     assert.equal(await s.stop(), 0);
     s = null;
     const lines = checkChain(dir);
-    assert.equal(lines.length, REGULATED + CLOUD + INTERNAL + 1);
+    assert.equal(lines.length, REGULATED + CLOUD + INTERNAL + BURST);
     const r = await verify(dir);
     assert.equal(r.code, 0, r.stdout);
   });

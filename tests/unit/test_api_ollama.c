@@ -869,7 +869,7 @@ static const char catalogue_yaml[] = "listen: 127.0.0.1:0\n"
                                      "    provider: openai\n"
                                      "    url: https://api.openai.com\n"
                                      "    location: cloud\n"
-                                     "    models: [gpt-5.1, gemma4:31b, text-embed]\n"
+                                     "    models: [gpt-5.1, gemma4:31b, text-embed, tiny:3]\n"
                                      "    capabilities: [embeddings]\n"
                                      "pools:\n"
                                      "  all: [local, cloud]\n"
@@ -887,9 +887,9 @@ static void tags(void **state)
     json_error_t jerr;
     json_t *o = json_loads(s, 0, &jerr);
     json_t *models = json_object_get(o, "models");
-    const char *names[] = {"auto", "gemma4:31b", "qwen3:0.6b", "gpt-5.1", "text-embed"};
-    assert_int_equal(json_array_size(models), 5);
-    for (size_t i = 0; i < 5; i++) {
+    const char *names[] = {"auto", "gemma4:31b", "qwen3:0.6b", "gpt-5.1", "text-embed", "tiny:3"};
+    assert_int_equal(json_array_size(models), 6);
+    for (size_t i = 0; i < 6; i++) {
         json_t *m = json_array_get(models, i);
         assert_string_equal(json_string_value(json_object_get(m, "name")), names[i]);
         assert_string_equal(json_string_value(json_object_get(m, "model")), names[i]);
@@ -915,6 +915,9 @@ static void tags(void **state)
         "\"0.6B\"");
     assert_jeq(
         json_object_get(json_object_get(json_array_get(models, 3), "details"), "parameter_size"),
+        "\"\"");
+    assert_jeq(
+        json_object_get(json_object_get(json_array_get(models, 5), "details"), "parameter_size"),
         "\"\"");
     /* Digests differ between models and are stable. */
     assert_string_not_equal(

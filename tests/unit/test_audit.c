@@ -164,8 +164,7 @@ static int verify(const char *dir, seam_audit_report *rep)
     return seam_audit_verify(dir, NULL, rep, NULL);
 }
 
-static void expect_tampered(const char *dir, const char *file, unsigned long line,
-                            const char *what)
+static void expect_tampered(const char *dir, const char *file, unsigned long line, const char *what)
 {
     seam_audit_report rep;
     int st = verify(dir, &rep);
@@ -333,8 +332,8 @@ static void test_rotation_verifies(void **state)
     assert_true(rep2.anchor_found);
     assert_int_equal(
         seam_audit_verify(fx->dir,
-                          "1111111111111111111111111111111111111111111111111111111111111111",
-                          &rep2, NULL),
+                          "1111111111111111111111111111111111111111111111111111111111111111", &rep2,
+                          NULL),
         SEAM_AUDIT_TAMPERED);
     assert_int_equal(seam_audit_verify(fx->dir, "nothex", &rep2, NULL), SEAM_AUDIT_ERROR);
 
@@ -732,8 +731,15 @@ static void test_parse_time(void **state)
     assert_int_equal(t, 1000000000000LL - 7 * 86400000LL);
     assert_int_equal(seam_audit_parse_time("90s", 100000, &t), 0);
     assert_int_equal(t, 10000);
-    const char *bad[] = {"", "h", "24x", "2025-13-01", "2025-02-30", "2025-06-01T12:00:00",
-                         "2025-06-01T12:00Zx", "yesterday", "99999999999999999999d"};
+    const char *bad[] = {"",
+                         "h",
+                         "24x",
+                         "2025-13-01",
+                         "2025-02-30",
+                         "2025-06-01T12:00:00",
+                         "2025-06-01T12:00Zx",
+                         "yesterday",
+                         "99999999999999999999d"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         if (seam_audit_parse_time(bad[i], 0, &t) == 0)
             fail_msg("accepted '%s'", bad[i]);
@@ -903,8 +909,7 @@ static void test_config(void **state)
     seam_config_free(cfg);
 
     char yaml[2048];
-    snprintf(yaml, sizeof yaml, "%saudit: { dir: ./audit, max_bytes: 1048576 }\n",
-             reference_yaml);
+    snprintf(yaml, sizeof yaml, "%saudit: { dir: ./audit, max_bytes: 1048576 }\n", reference_yaml);
     cfg = load_yaml(yaml);
     assert_string_equal(cfg->audit.dir, "./audit");
     assert_int_equal(cfg->audit.max_bytes, 1048576);
