@@ -81,7 +81,13 @@ int seam_answer_event(void *ctx, const seam_event *ev)
         rc = seam_buf_append(&ans->thinking, ev->text, ev->text_len);
         break;
     case SEAM_EV_THINKING_SIGNATURE:
-        rc = seam_buf_append(&ans->signature, ev->text, ev->text_len);
+        /* One signature covers one thinking block. The answer joins the
+         * thinking of several blocks into one, which no signature covers:
+         * it goes unsigned (and is dropped if echoed) rather than wrong. */
+        if (ans->signed_blocks++ > 0)
+            seam_buf_reset(&ans->signature);
+        else
+            rc = seam_buf_append(&ans->signature, ev->text, ev->text_len);
         break;
     case SEAM_EV_REFUSAL_DELTA:
         mark_first(ans);

@@ -29,7 +29,9 @@ typedef struct seam_answer {
     seam_arena *arena;
     const char *id, *model; /* from the start event, else the fallbacks */
     seam_buf text, thinking, refusal;
-    seam_buf signature; /* of the thinking (Anthropic), empty when none */
+    seam_buf signature; /* of the thinking (Anthropic), empty when none or
+                         * when several blocks were joined */
+    int signed_blocks;
     seam_answer_call calls[SEAM_ANSWER_MAX_CALLS];
     int ncalls;
     bool have_usage, finished, have_error;

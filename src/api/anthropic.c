@@ -753,7 +753,11 @@ static seam_rc decode(seam_arena *a, const char *body, size_t len, seam_req **ou
     seam_rc rc;
     if (sys && !json_is_null(sys) && (rc = decode_system(&d, sys)) != SEAM_OK)
         return rc;
-    json_array_foreach(msgs, i, m) if ((rc = decode_message(&d, m, i)) != SEAM_OK) return rc;
+    json_array_foreach(msgs, i, m)
+    {
+        if ((rc = decode_message(&d, m, i)) != SEAM_OK)
+            return rc;
+    }
     if ((rc = decode_params(&d, root, need_max)) != SEAM_OK)
         return rc;
 

@@ -63,10 +63,10 @@ typedef struct seam_ingress {
                              size_t *len);
 } seam_ingress;
 
-extern const seam_ingress seam_ingress_openai;          /* POST /v1/chat/completions */
-extern const seam_ingress seam_ingress_anthropic;       /* POST /v1/messages */
-extern const seam_ingress seam_ingress_ollama_chat;     /* POST /api/chat */
-extern const seam_ingress seam_ingress_ollama_generate; /* POST /api/generate */
+extern const seam_ingress seam_ingress_openai;            /* POST /v1/chat/completions */
+extern const seam_ingress seam_ingress_anthropic;         /* POST /v1/messages */
+extern const seam_ingress seam_ingress_ollama_chat;       /* POST /api/chat */
+extern const seam_ingress seam_ingress_ollama_generate;   /* POST /api/generate */
 extern const seam_ingress seam_ingress_openai_embeddings; /* POST /v1/embeddings */
 extern const seam_ingress seam_ingress_ollama_embed;      /* POST /api/embed */
 

@@ -12,7 +12,6 @@
 #include <string.h>
 #include <time.h>
 
-
 /* ---- decoding ---- */
 
 struct decoder {
@@ -606,10 +605,10 @@ seam_rc seam_openai_writer_event(seam_openai_writer *w, const seam_event *ev, se
         if (rc == SEAM_OK)
             rc = seam_buf_puts(out, "{}");
         if (rc == SEAM_OK)
-            rc = delta_close(out, seam_finish_name_openai(
-                                      w->had_tool_calls && ev->finish == SEAM_FINISH_STOP
-                                          ? SEAM_FINISH_TOOL_CALLS
-                                          : ev->finish));
+            rc = delta_close(
+                out, seam_finish_name_openai(w->had_tool_calls && ev->finish == SEAM_FINISH_STOP
+                                                 ? SEAM_FINISH_TOOL_CALLS
+                                                 : ev->finish));
         if (rc == SEAM_OK && w->have_usage && w->include_usage && !w->usage_sent)
             rc = write_usage(w, out);
         return rc;
@@ -666,10 +665,10 @@ char *seam_api_openai_answer_body(const seam_answer *ans, const seam_req *req, s
      * with tool calls; OpenAI clients loop on finish_reason. */
     seam_finish finish =
         ans->ncalls > 0 && ans->finish == SEAM_FINISH_STOP ? SEAM_FINISH_TOOL_CALLS : ans->finish;
-    json_t *o = json_pack("{s:s, s:s, s:I, s:s, s:[{s:i, s:o, s:n, s:s}]}", "id", ans->id,
-                          "object", "chat.completion", "created", (json_int_t)time(NULL), "model",
-                          ans->model, "choices", "index", 0, "message", msg, "logprobs",
-                          "finish_reason", seam_finish_name_openai(finish));
+    json_t *o = json_pack("{s:s, s:s, s:I, s:s, s:[{s:i, s:o, s:n, s:s}]}", "id", ans->id, "object",
+                          "chat.completion", "created", (json_int_t)time(NULL), "model", ans->model,
+                          "choices", "index", 0, "message", msg, "logprobs", "finish_reason",
+                          seam_finish_name_openai(finish));
     if (!o)
         return NULL;
     if (ans->have_usage)

@@ -101,13 +101,17 @@ typedef struct seam_part {
     const char *image_url; /* image: https URL or data: URL as given */
     const char *image_detail;
     const char *call_id; /* tool call id; tool result: the call it answers */
-    const char *name;    /* tool call: function name */
+    const char *name;    /* tool call: function name; tool result: the function's name
+                          * when the client gave it (Ollama's tool_name) */
     const char *args;    /* tool call: arguments as a JSON string */
     /* thinking: the signature Anthropic issued for this block, echoed back
      * only to an Anthropic backend (other providers drop thinking parts);
      * NULL when none. */
     const char *signature;
-    json_t *opaque; /* SEAM_PART_OPAQUE: the original part */
+    /* SEAM_PART_OPAQUE: the original part. Also set on a thinking part
+     * with empty text that stands for Anthropic's redacted_thinking block,
+     * echoed only to Anthropic and dropped, like all thinking, elsewhere. */
+    json_t *opaque;
 } seam_part;
 
 typedef struct seam_msg {

@@ -30,10 +30,9 @@ static const char oom_anthropic[] =
 void seam_native_count_tokens(seam_worker *w, struct evhttp_request *req)
 {
     size_t len, outlen = 0;
-    const char *body =
-        read_body(w, req, &len,
-                  "{\"type\":\"error\",\"error\":{\"type\":\"request_too_large\","
-                  "\"message\":\"request body exceeds the configured limit\"}}");
+    const char *body = read_body(w, req, &len,
+                                 "{\"type\":\"error\",\"error\":{\"type\":\"request_too_large\","
+                                 "\"message\":\"request body exceeds the configured limit\"}}");
     if (!body)
         return;
     seam_arena *a = seam_arena_new(8192);

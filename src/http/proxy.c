@@ -19,6 +19,7 @@
 #include "api/ingress.h"
 #include "core/alloc.h"
 #include "core/log.h"
+#include "obs/audit.h"
 #include "policy/decide.h"
 #include "policy/dial.h"
 #include "policy/task.h"
@@ -144,6 +145,49 @@ static void exchange_log(seam_exchange *ex)
     seam_log_json(SEAM_LOG_INFO, o);
 }
 
+/* One audit line per request that was decoded (and so had a routing
+ * decision to make): names, levels, types and counts, never text. */
+static void exchange_audit(seam_exchange *ex)
+{
+    seam_audit *au = ex->w->srv->audit;
+    if (!au || !ex->creq)
+        return;
+    seam_audit_entry e;
+    seam_audit_entry_init(&e);
+    e.id = ex->id;
+    e.ingress = ex->ing ? ex->ing->name : NULL;
+    e.path = ex->path;
+    e.tenant = ex->task.tenant;
+    e.key = ex->task.key_name;
+    e.kind = seam_kind_name(ex->task.kind);
+    if (ex->task.declared & SEAM_TASK_DECLARED_SENSITIVITY)
+        e.declared = seam_sensitivity_name(ex->task.declared_sensitivity);
+    e.sensitivity = seam_sensitivity_name(ex->task.sensitivity);
+    e.detected = ex->detected;
+    if (ex->redactor)
+        e.redacted = (long long)seam_redactor_count(ex->redactor);
+    if (ex->decided) {
+        e.rule = ex->d.rule;
+        e.reason = ex->d.reason;
+        e.pool = ex->d.pool ? ex->d.pool->name : NULL;
+        e.rerouted = ex->d.rerouted ? "clearance" : NULL;
+    }
+    if (ex->backend) {
+        e.backend = ex->backend->name;
+        e.location = ex->backend->location == SEAM_LOC_CLOUD ? "cloud" : "local";
+        e.model = ex->model_sent;
+        e.attempts = 1;
+    }
+    e.status = ex->status;
+    e.error = ex->err_code;
+    if (ex->have_usage) {
+        e.input_tokens = (long long)ex->usage.input;
+        e.output_tokens = (long long)ex->usage.output;
+    }
+    e.ms = ms_since(&ex->t0);
+    seam_audit_record(au, &e);
+}
+
 /* The only function that ends an exchange and frees its memory. */
 static void exchange_finish(seam_exchange *ex)
 {
@@ -163,6 +207,7 @@ static void exchange_finish(seam_exchange *ex)
     if (ex->client_gone && ex->req)
         evhttp_request_free(ex->req); /* detached by libevent: ours to free */
     exchange_log(ex);
+    exchange_audit(ex);
     if (ex->prev)
         ex->prev->next = ex->next;
     else
@@ -527,9 +572,9 @@ static void finish_embeddings(seam_exchange *ex)
 {
     char err[200], text[300];
     seam_embeddings e = {0};
-    seam_rc rc = seam_provider_embed_parse(ex->backend->provider,
-                                           ex->upbody.data ? ex->upbody.data : "", ex->upbody.len,
-                                           ex->arena, &e, err, sizeof(err));
+    seam_rc rc =
+        seam_provider_embed_parse(ex->backend->provider, ex->upbody.data ? ex->upbody.data : "",
+                                  ex->upbody.len, ex->arena, &e, err, sizeof(err));
     if (rc == SEAM_OK) /* one vector per input, or every later one is misplaced */
         rc = seam_provider_embed_check(ex->creq, &e, err, sizeof(err));
     if (rc != SEAM_OK) {
@@ -539,8 +584,8 @@ static void finish_embeddings(seam_exchange *ex)
         return;
     }
     if (e.input_tokens >= 0) {
-        ex->usage = (seam_usage){.input = e.input_tokens, .output = 0, .reasoning = -1,
-                                 .cached = -1};
+        ex->usage =
+            (seam_usage){.input = e.input_tokens, .output = 0, .reasoning = -1, .cached = -1};
         ex->have_usage = true;
     }
     if (!e.model)
@@ -578,6 +623,15 @@ static void finish_whole(seam_exchange *ex)
     if (!c) {
         reply_error(ex, 500, "server_error", "out_of_memory", NULL, "out of memory");
         return;
+    }
+    /* Durations a dialect reports (Ollama's) count from the request's
+     * arrival, and the first token from the upstream's first byte. */
+    c->started = ex->t0;
+    if (ex->ttfb_ms > 0) {
+        long long ns = ex->t0.tv_nsec + (long long)(ex->ttfb_ms * 1e6);
+        c->first = (struct timespec){ex->t0.tv_sec + (time_t)(ns / 1000000000LL),
+                                     (long)(ns % 1000000000LL)};
+        c->have_first = true;
     }
     seam_event_sink sink = answer_sink(ex, (seam_event_sink){seam_answer_event, c});
     seam_rc rc = ex->prov->parse_response(body, ex->upbody.len, ex->arena, &sink, err, sizeof(err));
@@ -860,9 +914,8 @@ static void start(seam_exchange *ex)
     }
     ex->prov = seam_provider_get(ex->backend->provider);
     ex->model_sent = ex->d.pinned_model ? ex->d.pinned_model : ex->backend->models[0];
-    ex->answer_id = seam_arena_printf(ex->arena, "%s%s",
-                                      ex->ing->api == SEAM_API_ANTHROPIC ? "msg_" : "chatcmpl-",
-                                      ex->id);
+    ex->answer_id = seam_arena_printf(
+        ex->arena, "%s%s", ex->ing->api == SEAM_API_ANTHROPIC ? "msg_" : "chatcmpl-", ex->id);
     if (ex->creq->stream && ex->ing->writer_new &&
         !(ex->writer = ex->ing->writer_new(ex->arena, ex->creq, ex->answer_id, ex->model_sent))) {
         reply_error(ex, 500, "server_error", "out_of_memory", NULL, "out of memory");
@@ -874,8 +927,8 @@ static void start(seam_exchange *ex)
                           : NULL;
     seam_upstream_call call = {0};
     if (ex->creq->embed)
-        rc = seam_provider_embed_build(ex->creq, ex->backend, ex->model_sent, key, ex->arena,
-                                       &call, err, sizeof(err));
+        rc = seam_provider_embed_build(ex->creq, ex->backend, ex->model_sent, key, ex->arena, &call,
+                                       err, sizeof(err));
     else
         rc = ex->prov->build(ex->creq, ex->backend, ex->model_sent, key, ex->arena, &call, err,
                              sizeof(err));
@@ -922,9 +975,9 @@ void seam_proxy_handle(seam_worker *w, struct evhttp_request *req, const seam_in
     struct evbuffer *chunk = ex ? evbuffer_new() : NULL;
     if (!chunk) {
         seam_arena_free(a);
-        seam_http_reply_json(req, 500,
-                             "{\"error\":{\"message\":\"out of memory\",\"type\":\"server_error\"}}",
-                             NULL);
+        seam_http_reply_json(
+            req, 500, "{\"error\":{\"message\":\"out of memory\",\"type\":\"server_error\"}}",
+            NULL);
         return;
     }
     clock_gettime(CLOCK_MONOTONIC, &ex->t0);

@@ -325,6 +325,13 @@ seam_rc seam_server_run(const seam_config *cfg, const seam_scanner *scanner, cha
         rc = SEAM_ERR_NOMEM;
         goto out;
     }
+    /* The audit log opens before any request can arrive and closes after
+     * every worker has stopped, so SIGTERM loses no line. */
+    if (cfg->audit.dir && cfg->audit.dir[0] &&
+        !(srv.audit = seam_audit_open(cfg->audit.dir, cfg->audit.max_bytes, err, errlen))) {
+        rc = SEAM_ERR_IO;
+        goto out;
+    }
     int port = cfg->listen_port;
     for (int i = 0; i < n; i++) {
         int fd = open_listener(&ss, sslen, &port, err, errlen);
@@ -374,5 +381,6 @@ out:
         worker_free(&srv.workers[i]);
     seam_free(srv.workers);
     seam_health_free(srv.health);
+    seam_audit_close(srv.audit);
     return rc;
 }

@@ -9,6 +9,7 @@
 
 #include "config/config.h"
 #include "core/rc.h"
+#include "obs/audit.h"
 #include "scan/scan.h"
 #include "upstream/client.h"
 #include "upstream/health.h"
@@ -46,6 +47,7 @@ struct seam_server {
     const seam_config *cfg;
     const seam_scanner *scanner; /* NULL when detection is off */
     seam_health_table *health;
+    seam_audit *audit; /* NULL when audit.dir is not configured */
     seam_worker *workers;
     int nworkers;
     char listen_addr[96]; /* host:port actually bound */

@@ -508,14 +508,17 @@ json_t *seam_anthropic_encode_request(const seam_req *req, const seam_backend_co
     if (req->stream)
         json_object_set_new(body, "stream", json_true());
     /* An Anthropic client's unmodelled keys, under what seam set itself;
-     * tools and tool_choice were merged above. */
+     * tools and tool_choice were merged above, and its adaptive thinking
+     * stays home when a policy turned reasoning off. */
     const char *k;
     json_t *v;
     if (same_dialect(req) && req->passthrough)
         json_object_foreach(req->passthrough, k, v)
         {
-            if (strcmp(k, "tools") != 0 && strcmp(k, "tool_choice") != 0 &&
-                !json_object_get(body, k) && json_object_set(body, k, v) != 0) {
+            bool skip = strcmp(k, "tools") == 0 || strcmp(k, "tool_choice") == 0 ||
+                        (strcmp(k, "thinking") == 0 && (p->reasoning == SEAM_REASONING_OFF ||
+                                                        p->reasoning == SEAM_REASONING_UNSET));
+            if (!skip && !json_object_get(body, k) && json_object_set(body, k, v) != 0) {
                 rc = SEAM_ERR_NOMEM;
                 goto out;
             }

@@ -186,7 +186,10 @@ json_t *seam_openai_encode_request(const seam_req *req, const char *model)
             json_array_append_new(stop, json_string(p->stop[i]));
         json_object_set_new(body, "stop", stop);
     }
-    const char *effort = p->reasoning_raw ? p->reasoning_raw : effort_name(p->reasoning);
+    /* The client's own spelling only travels between OpenAI dialects. */
+    const char *effort = p->reasoning_raw && req->ingress == SEAM_API_OPENAI
+                             ? p->reasoning_raw
+                             : effort_name(p->reasoning);
     if (effort)
         json_object_set_new(body, "reasoning_effort", json_string(effort));
     if (req->stream) {
@@ -205,6 +208,20 @@ static seam_rc openai_build(const seam_req *req, const seam_backend_conf *b, con
                             const char *api_key, seam_arena *a, seam_upstream_call *out, char *err,
                             size_t errlen)
 {
+    /* Parts seam does not model travel only between OpenAI dialects; another
+     * dialect's (an Anthropic document, say) would only earn an upstream 400,
+     * so say plainly what cannot be sent. */
+    for (size_t i = 0; req->ingress != SEAM_API_OPENAI && i < req->nmsgs; i++)
+        for (size_t j = 0; j < req->msgs[i].nparts; j++) {
+            const seam_part *p = &req->msgs[i].parts[j];
+            if (p->type != SEAM_PART_OPAQUE)
+                continue;
+            const json_t *t = p->opaque ? json_object_get(p->opaque, "type") : NULL;
+            snprintf(err, errlen,
+                     "content parts of type '%s' cannot be sent to an OpenAI-compatible backend",
+                     json_is_string(t) ? json_string_value(t) : "unknown");
+            return SEAM_ERR_INVALID;
+        }
     json_t *body = seam_openai_encode_request(req, model);
     if (!body) {
         snprintf(err, errlen, "out of memory");

@@ -250,6 +250,10 @@ seam_redactor *seam_classify_redact(const seam_scanner *s, seam_req *req, seam_d
         case HOME_PART_TEXT:
             ((seam_part *)t->owner)->text = red;
             ((seam_part *)t->owner)->text_len = n;
+            /* A signature covers the thinking as issued: once its text
+             * changes, Anthropic would reject it, so the block goes unsigned
+             * (and is dropped on the way out rather than refused). */
+            ((seam_part *)t->owner)->signature = NULL;
             break;
         case HOME_PART_ARGS:
             ((seam_part *)t->owner)->args = red;

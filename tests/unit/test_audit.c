@@ -7,6 +7,7 @@
 #include "testutil.h"
 
 #include "obs/audit.h"
+#include "core/alloc.h"
 #include "obs/audit_cli.h"
 
 #include <dirent.h>
@@ -712,6 +713,34 @@ static void test_stats_and_live_head(void **state)
     free(dir);
 }
 
+/* Every allocation failing in turn: open fails cleanly or lines are
+ * dropped, and whatever reached the file still verifies. */
+static void test_alloc_failures(void **state)
+{
+    for (long n = 0; n < 40; n++) {
+        char *dir = tmpdir_new();
+        char err[256];
+        seam_alloc_fail_after(n);
+        seam_audit *au = seam_audit_open(dir, 1 << 20, err, sizeof err);
+        for (int i = 0; au && i < 5; i++) {
+            seam_audit_entry e;
+            char id[64];
+            fill_entry(&e, i, id, sizeof id);
+            seam_audit_record(au, &e);
+        }
+        seam_audit_close(au);
+        seam_alloc_fail_after(-1);
+        seam_audit_report rep;
+        int st = verify(dir, &rep);
+        if (st != SEAM_AUDIT_INTACT)
+            fail_msg("after failing allocation %ld: %d %s:%lu %s", n, st, rep.file, rep.line,
+                     rep.what);
+        assert_true(rep.lines <= 5);
+        rm_rf(dir);
+        free(dir);
+    }
+}
+
 /* ---- query ---- */
 
 static void test_parse_time(void **state)
@@ -949,6 +978,7 @@ int main(void)
         cmocka_unit_test(test_lock),
         cmocka_unit_test(test_concurrent_writers),
         cmocka_unit_test(test_stats_and_live_head),
+        cmocka_unit_test(test_alloc_failures),
         cmocka_unit_test(test_parse_time),
         cmocka_unit_test(test_query),
         cmocka_unit_test(test_cli),

@@ -292,6 +292,21 @@ static void encode_same_dialect(void **state)
                       "\"json_schema\",\"schema\":{\"type\":\"object\"}}},\"messages\":[{\"role\":"
                       "\"user\",\"content\":[{\"type\":\"text\",\"text\":\"hi\"}]}]}");
     json_decref(o);
+    /* A policy that turns reasoning off keeps adaptive thinking home. */
+    seam_req *r = NULL;
+    json_t *meta;
+    const char *param;
+    char err[256];
+    seam_rc rc;
+    const char *adaptive =
+        "{\"model\":\"auto\",\"max_tokens\":900,\"thinking\":{\"type\":\"adaptive\"}," USER_HI "}";
+    assert_int_equal(seam_ingress_anthropic.decode(a, adaptive, strlen(adaptive), &r, &meta, err,
+                                                   sizeof(err), &param),
+                     SEAM_OK);
+    r->params.reasoning = SEAM_REASONING_OFF;
+    o = seam_anthropic_encode_request(r, &backend, "claude-x", a, &rc, err, sizeof(err));
+    assert_null(json_object_get(o, "thinking"));
+    json_decref(o);
     o = encode_native(a, "{\"model\":\"auto\",\"max_tokens\":2000,\"thinking\":{\"type\":"
                          "\"enabled\",\"budget_tokens\":4000}," USER_HI "}");
     assert_json_eq(json_object_get(o, "thinking"), "{\"type\":\"enabled\",\"budget_tokens\":1999}");
