@@ -35,6 +35,21 @@ typedef enum { SEAM_LOC_LOCAL = 0, SEAM_LOC_CLOUD } seam_location;
  * "thinking", "embeddings"), or "?" for anything else. */
 const char *seam_capability_name(unsigned cap);
 
+/* price: what a backend charges, in USD per million tokens. */
+typedef struct seam_price {
+    bool set;
+    double input_per_mtok, output_per_mtok;
+    bool has_cached;
+    double cached_input_per_mtok; /* cached input tokens, when has_cached */
+} seam_price;
+
+/* hardware: what a local backend's machine costs, from which seam derives
+ * an hourly cost (amortised capex plus energy). */
+typedef struct seam_hardware {
+    bool set;
+    double capex_usd, amortize_months, watts, usd_per_kwh;
+} seam_hardware;
+
 typedef struct seam_backend_conf {
     size_t index; /* position in seam_config.backends */
     char *name;
@@ -53,7 +68,9 @@ typedef struct seam_backend_conf {
     /* max_tokens sent when the client gives none (Anthropic requires it);
      * default 4096. */
     uint64_t max_tokens_default;
-    int line; /* where it was declared */
+    seam_price price;       /* price: {...}; set == false when absent */
+    seam_hardware hardware; /* hardware: {...} (local backends) */
+    int line;               /* where it was declared */
 } seam_backend_conf;
 
 typedef struct seam_pool_conf {
@@ -118,6 +135,31 @@ typedef struct seam_detect_conf {
     size_t ncustom;
 } seam_detect_conf;
 
+/* auth.keys: one client key. The key itself is never kept: only its
+ * SHA-256, given in the file (key_sha256) or computed at load from the
+ * environment variable key_env. */
+typedef struct seam_key_conf {
+    char *name;
+    unsigned char sha256[32];
+    char *key_env;            /* NULL when key_sha256 was given */
+    bool key_present;         /* key_env was set when the config was loaded */
+    char *tenant;             /* default: the key's name */
+    bool has_max_sensitivity; /* max_sensitivity_to_cloud given */
+    seam_sensitivity max_sensitivity_to_cloud;
+    uint64_t rpm, tpm; /* requests / tokens per minute; 0 = unlimited */
+    int line;
+} seam_key_conf;
+
+typedef enum { SEAM_BUDGET_LOCAL = 0, SEAM_BUDGET_REJECT } seam_budget_action;
+
+/* budgets: spending limits per tenant, in USD. */
+typedef struct seam_budget_conf {
+    char *tenant;
+    double usd_per_day, usd_per_month; /* < 0 when not given */
+    seam_budget_action on_exhausted;   /* default local */
+    int line;
+} seam_budget_conf;
+
 typedef enum { SEAM_UNKNOWN_MODEL_REJECT = 0, SEAM_UNKNOWN_MODEL_ROUTE } seam_unknown_model;
 typedef enum { SEAM_PINNED_REROUTE = 0, SEAM_PINNED_REJECT } seam_pinned_violation;
 
@@ -149,6 +191,25 @@ typedef struct seam_config {
         char *dir;          /* NULL or "": no audit log */
         uint64_t max_bytes; /* rotate past this size; default 67108864 */
     } audit;
+    struct {
+        char *admin_key_env; /* NULL: admin endpoints are refused */
+        bool metrics_need_admin; /* auth.protect_metrics; default false */
+        seam_key_conf *keys;     /* none: every client is anonymous */
+        size_t nkeys;
+    } auth;
+    seam_budget_conf *budgets;
+    size_t nbudgets;
+    struct {
+        char *sqlite;      /* ledger file; default "./seam.db"; "" disables the ledger */
+        char *redis;       /* "" or NULL: single-process state */
+        uint64_t batch_ms; /* ledger batch window; default 200 */
+        bool rate_limit_fail_open; /* Redis down: allow (default true) */
+        bool budget_fail_open;     /* Redis down: allow (default false) */
+    } state;
+    struct {
+        bool has_reference;
+        size_t reference_backend; /* report.reference_backend: index into backends */
+    } report;
 } seam_config;
 
 /* Loads and validates <path>. On success returns SEAM_OK and sets <*out>
