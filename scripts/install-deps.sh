@@ -11,6 +11,8 @@ DEBS=(
   build-essential clang libclang-rt-14-dev pkg-config make clang-format
   libevent-dev libcurl4-openssl-dev libjansson-dev libfyaml-dev libcmocka-dev libvectorscan-dev
   libssl-dev                      # SHA-256 (libcrypto) for the audit hash chain
+  libsqlite3-dev                  # the usage ledger (src/ledger/)
+  sqlite3                         # CLI: the ledger integration test reads rows with it
   ca-certificates curl
   jq wrk valgrind                 # benchmarks (make bench)
 )

@@ -496,6 +496,50 @@ static seam_rc get_list(ctx *c, struct fy_node *n, int line, const char *path, b
     return SEAM_OK;
 }
 
+/* Parses a plain decimal number, as 1, 0.125 or 1.5e-3, into <*out>: not
+ * negative and finite, and above zero when <positive>. Money and rates are
+ * written this way; quoted numbers, hex, inf and nan are refused. */
+static seam_rc get_number(ctx *c, struct fy_node *n, int line, const char *path, bool positive,
+                          double *out)
+{
+    const char *s;
+    size_t len, i = 0, digits = 0;
+    char text[64], got[64], *end;
+    seam_rc rc = get_scalar(c, n, line, path, "a number", &s, &len);
+    if (rc != SEAM_OK)
+        return rc;
+    bool ok = fy_node_get_style(n) == FYNS_PLAIN && len > 0 && len < sizeof text;
+    if (ok && s[0] == '-')
+        return fail(c, line, path, "must not be negative, got %s", describe(n, got, sizeof got));
+    /* digits [. digits] [e [+-] digits]: what strtod accepts minus hex,
+     * inf, nan and leading signs or spaces. */
+    for (; ok && i < len && isdigit((unsigned char)s[i]); i++)
+        digits++;
+    if (ok && i < len && s[i] == '.')
+        for (i++; i < len && isdigit((unsigned char)s[i]); i++)
+            digits++;
+    if (ok && digits && i < len && (s[i] == 'e' || s[i] == 'E')) {
+        size_t e = ++i;
+        if (i < len && (s[i] == '+' || s[i] == '-'))
+            e = ++i;
+        while (i < len && isdigit((unsigned char)s[i]))
+            i++;
+        ok = i > e;
+    }
+    if (!ok || !digits || i != len)
+        return fail(c, line, path, "expected a number, got %s", describe(n, got, sizeof got));
+    memcpy(text, s, len);
+    text[len] = '\0';
+    errno = 0;
+    double d = strtod(text, &end);
+    if (errno == ERANGE && d != 0)
+        return fail(c, line, path, "number out of range, got %s", describe(n, got, sizeof got));
+    if (positive && !(d > 0))
+        return fail(c, line, path, "must be above 0, got %s", describe(n, got, sizeof got));
+    *out = d;
+    return SEAM_OK;
+}
+
 /* ---- the schema walker -------------------------------------------------- */
 
 typedef enum {
@@ -508,11 +552,13 @@ typedef enum {
     T_ENUM,    /* an int-sized enum */
     T_MASK,    /* uint32_t: bit (1u << value) for each name in a list */
     T_STRLIST, /* char ** at off, size_t count at off2; non-empty */
+    T_NUM,     /* double, a non-negative decimal number */
     T_FN,      /* handled by fn */
 } field_type;
 
 #define F_REQUIRED 1u
 #define F_HAS      2u /* off2 is a bool set to true when the key is present */
+#define F_POSITIVE 4u /* T_NUM: must be above zero */
 
 struct field;
 typedef seam_rc (*field_fn)(ctx *c, struct fy_node *v, int line, const char *path, void *base);
@@ -677,6 +723,13 @@ static seam_rc convert(ctx *c, const field *f, struct fy_node *v, int line, cons
     case T_STRLIST:
         rc = convert_strlist(c, f, v, line, path, base);
         break;
+    case T_NUM: {
+        double d;
+        rc = get_number(c, v, line, path, (f->flags & F_POSITIVE) != 0, &d);
+        if (rc == SEAM_OK)
+            memcpy((char *)base + f->off, &d, sizeof d);
+        break;
+    }
     case T_FN:
         rc = f->fn(c, v, line, path, base);
         break;
@@ -876,10 +929,15 @@ enum {
     B_KEYENV,
     B_MAXTOK,
     B_CAPS,
+    B_PRICE,
+    B_HARDWARE,
     B__COUNT
 };
 
 static seam_rc fn_backend_caps(ctx *c, struct fy_node *v, int line, const char *path, void *base);
+static seam_rc fn_backend_price(ctx *c, struct fy_node *v, int line, const char *path, void *base);
+static seam_rc fn_backend_hardware(ctx *c, struct fy_node *v, int line, const char *path,
+                                   void *base);
 
 static const field backend_fields[B__COUNT] = {
     [B_NAME] = {.key = "name",
@@ -932,7 +990,68 @@ static const field backend_fields[B__COUNT] = {
                   .max = INT32_MAX},
     /* Absent: every capability (see fn_backends); [] is a text-only model. */
     [B_CAPS] = {.key = "capabilities", .type = T_FN, .fn = fn_backend_caps},
+    /* What the backend costs (issue 6): a price per million tokens, or for
+     * a local machine its hardware, from which an hourly cost is derived. */
+    [B_PRICE] = {.key = "price", .type = T_FN, .fn = fn_backend_price},
+    [B_HARDWARE] = {.key = "hardware", .type = T_FN, .fn = fn_backend_hardware},
 };
+
+/* price: USD per million tokens. Zero is a valid price (a free tier). */
+static const field price_fields[] = {
+    {.key = "input_per_mtok",
+     .type = T_NUM,
+     .flags = F_REQUIRED,
+     .off = offsetof(seam_price, input_per_mtok)},
+    {.key = "output_per_mtok",
+     .type = T_NUM,
+     .flags = F_REQUIRED,
+     .off = offsetof(seam_price, output_per_mtok)},
+    /* Absent: cached input tokens cost as much as the others. */
+    {.key = "cached_input_per_mtok",
+     .type = T_NUM,
+     .flags = F_HAS,
+     .off = offsetof(seam_price, cached_input_per_mtok),
+     .off2 = offsetof(seam_price, has_cached)},
+};
+#define NPRICE (sizeof price_fields / sizeof price_fields[0])
+
+/* hardware: all four are needed to derive an hourly cost; amortising over
+ * zero months would divide by zero. */
+static const field hardware_fields[] = {
+    {.key = "capex_usd",
+     .type = T_NUM,
+     .flags = F_REQUIRED,
+     .off = offsetof(seam_hardware, capex_usd)},
+    {.key = "amortize_months",
+     .type = T_NUM,
+     .flags = F_REQUIRED | F_POSITIVE,
+     .off = offsetof(seam_hardware, amortize_months)},
+    {.key = "watts", .type = T_NUM, .flags = F_REQUIRED, .off = offsetof(seam_hardware, watts)},
+    {.key = "usd_per_kwh",
+     .type = T_NUM,
+     .flags = F_REQUIRED,
+     .off = offsetof(seam_hardware, usd_per_kwh)},
+};
+#define NHARDWARE (sizeof hardware_fields / sizeof hardware_fields[0])
+
+static seam_rc fn_backend_price(ctx *c, struct fy_node *v, int line, const char *path, void *base)
+{
+    seam_backend_conf *b = base;
+    int at[NPRICE];
+    seam_rc rc = walk(c, v, line, path, price_fields, NPRICE, &b->price, at);
+    b->price.set = rc == SEAM_OK;
+    return rc;
+}
+
+static seam_rc fn_backend_hardware(ctx *c, struct fy_node *v, int line, const char *path,
+                                   void *base)
+{
+    seam_backend_conf *b = base;
+    int at[NHARDWARE];
+    seam_rc rc = walk(c, v, line, path, hardware_fields, NHARDWARE, &b->hardware, at);
+    b->hardware.set = rc == SEAM_OK;
+    return rc;
+}
 
 /* capabilities: a list of names, possibly empty, into SEAM_CAP_* bits. */
 static seam_rc fn_backend_caps(ctx *c, struct fy_node *v, int line, const char *path, void *base)
@@ -1021,6 +1140,20 @@ static seam_rc fn_backends(ctx *c, struct fy_node *v, int line, const char *path
         b->capabilities_given = at[B_CAPS] != 0;
         if (!at[B_CAPS])
             b->capabilities = SEAM_CAP_ALL;
+        /* Hardware is what a machine seam's operator owns costs; a cloud
+         * backend is billed per token. One cost model per backend, so that
+         * the ledger's cost is never ambiguous. */
+        if (at[B_HARDWARE] && b->location == SEAM_LOC_CLOUD) {
+            path_key(key, sub, "hardware", 8);
+            return fail(c, at[B_HARDWARE], key,
+                        "only local backends declare hardware; give a cloud backend a price");
+        }
+        if (at[B_HARDWARE] && at[B_PRICE]) {
+            path_key(key, sub, "hardware", 8);
+            return fail(c, at[B_HARDWARE], key,
+                        "give either price or hardware, not both (price at line %d)",
+                        at[B_PRICE]);
+        }
     }
     return SEAM_OK;
 }
