@@ -4,7 +4,7 @@
 # libFuzzer harnesses with clang.
 
 CC      ?= cc
-PKGS    := libevent libevent_pthreads libcurl jansson libfyaml libhs libcrypto sqlite3
+PKGS    := libevent libevent_pthreads libcurl jansson libfyaml libhs libcrypto sqlite3 hiredis
 CSTD    := -std=c11 -D_GNU_SOURCE
 WARN    := -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter
 CFLAGS  ?= -O2 -g

@@ -11,6 +11,7 @@ DEBS=(
   build-essential clang libclang-rt-14-dev pkg-config make clang-format
   libevent-dev libcurl4-openssl-dev libjansson-dev libfyaml-dev libcmocka-dev libvectorscan-dev
   libssl-dev                      # SHA-256 (libcrypto) for the audit hash chain
+  libhiredis-dev redis-server     # state.redis: limits and budgets shared by replicas; tests start a redis-server
   libsqlite3-dev                  # the usage ledger (src/ledger/)
   sqlite3                         # CLI: the ledger integration test reads rows with it
   ca-certificates curl

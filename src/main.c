@@ -4,9 +4,11 @@
  * `seam serve` accepts.
  */
 #include "config/config.h"
+#include "core/version.h"
 #include "core/buf.h"
 #include "core/log.h"
 #include "http/server.h"
+#include "ledger/report.h"
 #include "obs/audit_cli.h"
 #include "policy/explain.h"
 #include "scan/cli.h"
@@ -18,8 +20,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define SEAM_VERSION "0.1.0"
 
 static void usage(FILE *f)
 {
@@ -39,6 +39,9 @@ static void usage(FILE *f)
                "       seam audit query [DIR] [--since T] [--until T] [--where F=V]...\n"
                "                        [--format json|table] [--count] [-c FILE]\n"
                "                                       filter audit lines (DIR: audit.dir)\n"
+               "       seam report [-c FILE] [--db FILE] [--since T] [--until T]\n"
+               "                   [--by tenant|backend|rule|day] [--format table|json|csv]\n"
+               "                                       costs, savings, break-even (ledger)\n"
                "       seam version\n");
 }
 
@@ -249,6 +252,8 @@ int main(int argc, char **argv)
         return cmd_scan(argc - 2, argv + 2);
     if (strcmp(argv[1], "audit") == 0)
         return seam_audit_cli(argc - 2, argv + 2, stdout, stderr);
+    if (strcmp(argv[1], "report") == 0)
+        return seam_report_cli(argc - 2, argv + 2, stdout, stderr);
     const char *cmd = argv[1], *path = "seam.yaml", *input = NULL;
     bool json = false, probe = false;
     for (int i = 2; i < argc; i++) {

@@ -28,6 +28,7 @@
 #include <inttypes.h>
 #include <libfyaml.h>
 #include <limits.h>
+#include <openssl/sha.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,7 +51,12 @@ _Static_assert(sizeof(seam_pinned_violation) == sizeof(int), "enum size");
 #define DEFAULT_LISTEN_HOST "127.0.0.1"
 #define DEFAULT_LISTEN_PORT 8080
 #define DEFAULT_POOL        "local"
+#define DEFAULT_SQLITE      "./seam.db"
 #define MAX_FIELDS          16
+
+/* Rate limits above a billion per minute are no limit at all; the bound
+ * keeps the rate limiter's nanosecond arithmetic exact enough. */
+#define MAX_PER_MINUTE 1000000000
 
 /* ---- enumerations ---------------------------------------------------- */
 
@@ -724,7 +730,7 @@ static seam_rc convert(ctx *c, const field *f, struct fy_node *v, int line, cons
         rc = convert_strlist(c, f, v, line, path, base);
         break;
     case T_NUM: {
-        double d;
+        double d = 0;
         rc = get_number(c, v, line, path, (f->flags & F_POSITIVE) != 0, &d);
         if (rc == SEAM_OK)
             memcpy((char *)base + f->off, &d, sizeof d);
@@ -1151,8 +1157,7 @@ static seam_rc fn_backends(ctx *c, struct fy_node *v, int line, const char *path
         if (at[B_HARDWARE] && at[B_PRICE]) {
             path_key(key, sub, "hardware", 8);
             return fail(c, at[B_HARDWARE], key,
-                        "give either price or hardware, not both (price at line %d)",
-                        at[B_PRICE]);
+                        "give either price or hardware, not both (price at line %d)", at[B_PRICE]);
         }
     }
     return SEAM_OK;
@@ -1778,9 +1783,356 @@ static seam_rc fn_audit(ctx *c, struct fy_node *v, int line, const char *path, v
     return walk(c, v, line, path, audit_fields, NAUDIT, base, at);
 }
 
+/* ---- auth: client keys and the admin key -------------------------------- */
+
+static int hexval(char ch)
+{
+    return ch >= '0' && ch <= '9'   ? ch - '0'
+           : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10
+           : ch >= 'A' && ch <= 'F' ? ch - 'A' + 10
+                                    : -1;
+}
+
+/* key_sha256: the hex SHA-256 of the key, as `printf %s KEY | sha256sum`
+ * prints it. The value is not echoed in errors: a key pasted here by
+ * mistake must not end up in logs. */
+static seam_rc fn_key_sha256(ctx *c, struct fy_node *v, int line, const char *path, void *base)
+{
+    seam_key_conf *k = base;
+    const char *s;
+    size_t len;
+    seam_rc rc = get_scalar(c, v, line, path, "a SHA-256 in hex", &s, &len);
+    if (rc != SEAM_OK)
+        return rc;
+    bool ok = len == 2 * sizeof k->sha256;
+    for (size_t i = 0; ok && i < len; i++)
+        ok = hexval(s[i]) >= 0;
+    if (!ok)
+        return fail(c, line, path,
+                    "expected 64 hexadecimal characters (the SHA-256 of the key, as printed by "
+                    "`printf %%s KEY | sha256sum`), not shown in case it is a key");
+    for (size_t i = 0; i < sizeof k->sha256; i++)
+        k->sha256[i] = (unsigned char)(hexval(s[2 * i]) << 4 | hexval(s[2 * i + 1]));
+    k->key_present = true;
+    return SEAM_OK;
+}
+
+enum { A_NAME, A_SHA, A_ENV, A_TENANT, A_MAXSENS, A_RPM, A_TPM, A__COUNT };
+
+static const field key_fields[A__COUNT] = {
+    [A_NAME] = {.key = "name",
+                .type = T_NAME,
+                .flags = F_REQUIRED,
+                .off = offsetof(seam_key_conf, name)},
+    [A_SHA] = {.key = "key_sha256", .type = T_FN, .fn = fn_key_sha256},
+    [A_ENV] = {.key = "key_env", .type = T_ENVNAME, .off = offsetof(seam_key_conf, key_env)},
+    /* Absent: the key's name (set in fn_auth_keys). Tenants are ledger
+     * columns and metric labels, hence the name alphabet. */
+    [A_TENANT] = {.key = "tenant", .type = T_NAME, .off = offsetof(seam_key_conf, tenant)},
+    [A_MAXSENS] = {.key = "max_sensitivity_to_cloud",
+                   .type = T_ENUM,
+                   .flags = F_HAS,
+                   .off = offsetof(seam_key_conf, max_sensitivity_to_cloud),
+                   .off2 = offsetof(seam_key_conf, has_max_sensitivity),
+                   .def = SEAM_SENS_PUBLIC,
+                   .en = &en_sens},
+    /* Absent: unlimited (0). A limit of 0 would refuse every request. */
+    [A_RPM] = {.key = "rpm",
+               .type = T_U64,
+               .off = offsetof(seam_key_conf, rpm),
+               .def = 0,
+               .min = 1,
+               .max = MAX_PER_MINUTE},
+    [A_TPM] = {.key = "tpm",
+               .type = T_U64,
+               .off = offsetof(seam_key_conf, tpm),
+               .def = 0,
+               .min = 1,
+               .max = MAX_PER_MINUTE},
+};
+
+/* auth.keys. A key_env is read here, once: only its SHA-256 is kept. An
+ * unset (or empty) variable is not an error, so that one missing secret
+ * does not stop the gateway; that key then matches nothing, and `seam
+ * check` says so. */
+static seam_rc fn_auth_keys(ctx *c, struct fy_node *v, int line, const char *path, void *base)
+{
+    seam_config *cfg = base;
+    size_t n = 0;
+    seam_rc rc = get_list(c, v, line, path, false, &n);
+    if (rc != SEAM_OK || n == 0)
+        return rc;
+    cfg->auth.keys = seam_calloc(n, sizeof *cfg->auth.keys);
+    if (!cfg->auth.keys)
+        return oom(c);
+    cfg->auth.nkeys = n;
+
+    void *it = NULL;
+    struct fy_node *item;
+    for (size_t i = 0; (item = fy_node_sequence_iterate(v, &it)) && i < n; i++) {
+        seam_key_conf *k = &cfg->auth.keys[i];
+        int at[A__COUNT];
+        char sub[PATH_MAX_LEN], key[PATH_MAX_LEN];
+        path_index(sub, path, i);
+        k->line = node_line(item, line);
+        apply_defaults(key_fields, A__COUNT, k);
+        rc = walk(c, item, k->line, sub, key_fields, A__COUNT, k, at);
+        if (rc != SEAM_OK)
+            return rc;
+        if ((at[A_SHA] != 0) == (at[A_ENV] != 0))
+            return fail(c, k->line, sub, "give exactly one of key_sha256, key_env");
+        if (at[A_ENV] && !k->key_env[0]) {
+            path_key(key, sub, "key_env", 7);
+            return fail(c, at[A_ENV], key, "must not be empty");
+        }
+        if (!k->tenant) {
+            k->tenant = seam_strdup(k->name);
+            if (!k->tenant)
+                return oom(c);
+        }
+        if (k->key_env) {
+            const char *secret = getenv(k->key_env);
+            k->key_present = secret && secret[0];
+            if (k->key_present)
+                SHA256((const unsigned char *)secret, strlen(secret), k->sha256);
+        }
+        for (size_t j = 0; j < i; j++) {
+            const seam_key_conf *o = &cfg->auth.keys[j];
+            if (!strcmp(o->name, k->name)) {
+                path_key(key, sub, "name", 4);
+                return fail(c, at[A_NAME], key, "duplicate key name '%s' (first at line %d)",
+                            k->name, o->line);
+            }
+            /* Two entries for one key would make its tenant ambiguous. */
+            if (k->key_present && o->key_present && !memcmp(o->sha256, k->sha256, 32))
+                return fail(c, k->line, sub, "the same key as '%s' (line %d)", o->name, o->line);
+        }
+    }
+    return SEAM_OK;
+}
+
+static seam_rc fn_protect_metrics(ctx *c, struct fy_node *v, int line, const char *path, void *base)
+{
+    return get_bool(c, v, line, path, &((seam_config *)base)->auth.metrics_need_admin);
+}
+
+enum { AU_ADMIN, AU_METRICS, AU_KEYS, AU__COUNT };
+
+static const field auth_fields[AU__COUNT] = {
+    [AU_ADMIN] = {.key = "admin_key_env",
+                  .type = T_ENVNAME,
+                  .off = offsetof(seam_config, auth.admin_key_env)},
+    [AU_METRICS] = {.key = "protect_metrics", .type = T_FN, .fn = fn_protect_metrics},
+    [AU_KEYS] = {.key = "keys", .type = T_FN, .fn = fn_auth_keys},
+};
+
+static seam_rc fn_auth(ctx *c, struct fy_node *v, int line, const char *path, void *base)
+{
+    seam_config *cfg = base;
+    int at[AU__COUNT];
+    seam_rc rc = walk(c, v, line, path, auth_fields, AU__COUNT, base, at);
+    if (rc != SEAM_OK)
+        return rc;
+    /* "" is the same as absent: no admin key, admin endpoints refused. */
+    if (cfg->auth.admin_key_env && !cfg->auth.admin_key_env[0]) {
+        seam_free(cfg->auth.admin_key_env);
+        cfg->auth.admin_key_env = NULL;
+    }
+    if (cfg->auth.metrics_need_admin && !cfg->auth.admin_key_env) {
+        char sub[PATH_MAX_LEN];
+        path_key(sub, path, "protect_metrics", 15);
+        return fail(c, at[AU_METRICS], sub,
+                    "needs admin_key_env: without an admin key nobody could read /metrics");
+    }
+    return SEAM_OK;
+}
+
+/* ---- budgets: spending limits per tenant ---------------------------------- */
+
+static const char *budget_action_name(int v)
+{
+    return v == SEAM_BUDGET_LOCAL ? "local" : v == SEAM_BUDGET_REJECT ? "reject" : "?";
+}
+
+static int budget_action_parse(const char *s, int *out)
+{
+    return parse_by_name(s, out, 2, budget_action_name);
+}
+
+static const enum_desc en_budget_action = {2, budget_action_name, budget_action_parse};
+_Static_assert(sizeof(seam_budget_action) == sizeof(int), "enum size");
+
+enum { BU_TENANT, BU_DAY, BU_MONTH, BU_ACTION, BU__COUNT };
+
+static const field budget_fields[BU__COUNT] = {
+    [BU_TENANT] = {.key = "tenant",
+                   .type = T_NAME,
+                   .flags = F_REQUIRED,
+                   .off = offsetof(seam_budget_conf, tenant)},
+    /* Absent: -1, no limit on that period (set in fn_budgets). */
+    [BU_DAY] = {.key = "usd_per_day",
+                .type = T_NUM,
+                .off = offsetof(seam_budget_conf, usd_per_day)},
+    [BU_MONTH] = {.key = "usd_per_month",
+                  .type = T_NUM,
+                  .off = offsetof(seam_budget_conf, usd_per_month)},
+    [BU_ACTION] = {.key = "on_exhausted",
+                   .type = T_ENUM,
+                   .off = offsetof(seam_budget_conf, on_exhausted),
+                   .def = SEAM_BUDGET_LOCAL,
+                   .en = &en_budget_action},
+};
+
+static seam_rc fn_budgets(ctx *c, struct fy_node *v, int line, const char *path, void *base)
+{
+    seam_config *cfg = base;
+    size_t n = 0;
+    seam_rc rc = get_list(c, v, line, path, false, &n);
+    if (rc != SEAM_OK || n == 0)
+        return rc;
+    cfg->budgets = seam_calloc(n, sizeof *cfg->budgets);
+    if (!cfg->budgets)
+        return oom(c);
+    cfg->nbudgets = n;
+
+    void *it = NULL;
+    struct fy_node *item;
+    for (size_t i = 0; (item = fy_node_sequence_iterate(v, &it)) && i < n; i++) {
+        seam_budget_conf *b = &cfg->budgets[i];
+        int at[BU__COUNT];
+        char sub[PATH_MAX_LEN], key[PATH_MAX_LEN];
+        path_index(sub, path, i);
+        b->line = node_line(item, line);
+        apply_defaults(budget_fields, BU__COUNT, b);
+        b->usd_per_day = b->usd_per_month = -1;
+        rc = walk(c, item, b->line, sub, budget_fields, BU__COUNT, b, at);
+        if (rc != SEAM_OK)
+            return rc;
+        if (!at[BU_DAY] && !at[BU_MONTH])
+            return fail(c, b->line, sub, "give usd_per_day, usd_per_month or both");
+        for (size_t j = 0; j < i; j++)
+            if (!strcmp(cfg->budgets[j].tenant, b->tenant)) {
+                path_key(key, sub, "tenant", 6);
+                return fail(c, at[BU_TENANT], key,
+                            "duplicate budget for tenant '%s' (first at line %d)", b->tenant,
+                            cfg->budgets[j].line);
+            }
+    }
+    return SEAM_OK;
+}
+
+/* ---- state: the ledger and shared counters -------------------------------- */
+
+/* state.redis: "" (one process) or redis://host:port, as hiredis is
+ * given them. Userinfo and a database number are not parsed here: the
+ * Redis client reads the URL; this check catches a wrong scheme or a
+ * stray space. */
+static seam_rc fn_state_redis(ctx *c, struct fy_node *v, int line, const char *path, void *base)
+{
+    seam_config *cfg = base;
+    seam_rc rc = get_string(c, v, line, path, &cfg->state.redis);
+    if (rc != SEAM_OK || !cfg->state.redis[0])
+        return rc;
+    const char *u = cfg->state.redis;
+    if (strncmp(u, "redis://", 8) != 0 || !u[8] || u[8] == '/' || u[8] == ':')
+        return fail(c, line, path, "expected \"\" or redis://host:port");
+    for (const char *q = u; *q; q++)
+        if ((unsigned char)*q <= 0x20 || *q == 0x7f)
+            return fail(c, line, path, "must not contain spaces or control characters");
+    return SEAM_OK;
+}
+
+static seam_rc fn_state_rl_open(ctx *c, struct fy_node *v, int line, const char *path, void *base)
+{
+    return get_bool(c, v, line, path, &((seam_config *)base)->state.rate_limit_fail_open);
+}
+
+static seam_rc fn_state_budget_open(ctx *c, struct fy_node *v, int line, const char *path,
+                                    void *base)
+{
+    return get_bool(c, v, line, path, &((seam_config *)base)->state.budget_fail_open);
+}
+
+/* Defaults that are not integers (sqlite, redis and the two fail-open
+ * switches) are set in build(), so that they hold when the section is
+ * absent. */
+static const field state_fields[] = {
+    {.key = "sqlite", .type = T_STR, .off = offsetof(seam_config, state.sqlite)},
+    {.key = "redis", .type = T_FN, .fn = fn_state_redis},
+    /* After a SIGKILL, at most this window of ledger rows is lost. */
+    {.key = "batch_ms",
+     .type = T_U64,
+     .off = offsetof(seam_config, state.batch_ms),
+     .def = 200,
+     .min = 1,
+     .max = 10000},
+    {.key = "rate_limit_fail_open", .type = T_FN, .fn = fn_state_rl_open},
+    {.key = "budget_fail_open", .type = T_FN, .fn = fn_state_budget_open},
+};
+#define NSTATE (sizeof state_fields / sizeof state_fields[0])
+
+static seam_rc fn_state(ctx *c, struct fy_node *v, int line, const char *path, void *base)
+{
+    int at[NSTATE];
+    return walk(c, v, line, path, state_fields, NSTATE, base, at);
+}
+
+/* ---- report: the savings report ------------------------------------------- */
+
+/* report.reference_backend: the backend whose price every request is also
+ * costed at (the counterfactual), so it needs one. Backends are parsed
+ * first (see root_fields). */
+static seam_rc fn_report_reference(ctx *c, struct fy_node *v, int line, const char *path,
+                                   void *base)
+{
+    seam_config *cfg = base;
+    const char *s;
+    size_t len;
+    char got[64];
+    seam_rc rc = get_scalar(c, v, line, path, "a backend name", &s, &len);
+    if (rc != SEAM_OK)
+        return rc;
+    for (size_t i = 0; i < cfg->nbackends; i++) {
+        const seam_backend_conf *b = &cfg->backends[i];
+        if (strlen(b->name) != len || memcmp(b->name, s, len))
+            continue;
+        if (!b->price.set)
+            return fail(c, line, path, "backend '%s' has no price to compare with", b->name);
+        cfg->report.has_reference = true;
+        cfg->report.reference_backend = i;
+        return SEAM_OK;
+    }
+    return fail(c, line, path, "no backend named %s", describe(v, got, sizeof got));
+}
+
+static const field report_fields[] = {
+    {.key = "reference_backend", .type = T_FN, .fn = fn_report_reference},
+};
+#define NREPORT (sizeof report_fields / sizeof report_fields[0])
+
+static seam_rc fn_report(ctx *c, struct fy_node *v, int line, const char *path, void *base)
+{
+    int at[NREPORT];
+    return walk(c, v, line, path, report_fields, NREPORT, base, at);
+}
+
 /* Top level. Order matters: pools refer to backends and the policy refers
  * to pools, and walk() converts in table order. */
-enum { K_LISTEN, K_WORKERS, K_LIMITS, K_BACKENDS, K_POOLS, K_POLICY, K_DETECT, K_AUDIT, K__COUNT };
+enum {
+    K_LISTEN,
+    K_WORKERS,
+    K_LIMITS,
+    K_BACKENDS,
+    K_POOLS,
+    K_POLICY,
+    K_DETECT,
+    K_AUDIT,
+    K_AUTH,
+    K_BUDGETS,
+    K_STATE,
+    K_REPORT,
+    K__COUNT
+};
 
 static const field root_fields[K__COUNT] = {
     /* Absent: 127.0.0.1:8080 (set in build()). */
@@ -1798,13 +2150,21 @@ static const field root_fields[K__COUNT] = {
     [K_POLICY] = {.key = "policy", .type = T_FN, .fn = fn_policy},
     [K_DETECT] = {.key = "detect", .type = T_FN, .fn = fn_detect},
     [K_AUDIT] = {.key = "audit", .type = T_FN, .fn = fn_audit},
+    /* Absent: no client keys (every client anonymous), no admin key. */
+    [K_AUTH] = {.key = "auth", .type = T_FN, .fn = fn_auth},
+    [K_BUDGETS] = {.key = "budgets", .type = T_FN, .fn = fn_budgets},
+    [K_STATE] = {.key = "state", .type = T_FN, .fn = fn_state},
+    /* After backends: it names one. */
+    [K_REPORT] = {.key = "report", .type = T_FN, .fn = fn_report},
 };
 
 /* _Static_assert cannot see through the designated initialisers above, so
  * the walker's fixed-size value array is checked against each table here. */
 _Static_assert(B__COUNT <= MAX_FIELDS && W__COUNT <= MAX_FIELDS && R__COUNT <= MAX_FIELDS &&
                    P__COUNT <= MAX_FIELDS && K__COUNT <= MAX_FIELDS && NLIMIT <= MAX_FIELDS &&
-                   D__COUNT <= MAX_FIELDS && C__COUNT <= MAX_FIELDS,
+                   D__COUNT <= MAX_FIELDS && C__COUNT <= MAX_FIELDS && A__COUNT <= MAX_FIELDS &&
+                   AU__COUNT <= MAX_FIELDS && BU__COUNT <= MAX_FIELDS && NSTATE <= MAX_FIELDS &&
+                   NPRICE <= MAX_FIELDS && NHARDWARE <= MAX_FIELDS,
                "MAX_FIELDS too small");
 
 static seam_rc build(ctx *c, struct fy_node *root)
@@ -1818,6 +2178,9 @@ static seam_rc build(ctx *c, struct fy_node *root)
     apply_defaults(policy_fields, P__COUNT, cfg);
     apply_defaults(detect_fields, D__COUNT, cfg);
     apply_defaults(audit_fields, NAUDIT, cfg);
+    apply_defaults(state_fields, NSTATE, cfg);
+    cfg->state.rate_limit_fail_open = true;
+    cfg->state.budget_fail_open = false;
     cfg->detect.enabled = true;
     cfg->detect.threshold = 0.5;
     cfg->listen_port = DEFAULT_LISTEN_PORT;
@@ -1829,6 +2192,16 @@ static seam_rc build(ctx *c, struct fy_node *root)
     if (!cfg->listen_host) {
         cfg->listen_host = seam_strdup(DEFAULT_LISTEN_HOST);
         if (!cfg->listen_host)
+            return oom(c);
+    }
+    if (!cfg->state.sqlite) {
+        cfg->state.sqlite = seam_strdup(DEFAULT_SQLITE);
+        if (!cfg->state.sqlite)
+            return oom(c);
+    }
+    if (!cfg->state.redis) {
+        cfg->state.redis = seam_strdup("");
+        if (!cfg->state.redis)
             return oom(c);
     }
     if (cfg->default_pool == SIZE_MAX) {
@@ -2095,6 +2468,19 @@ void seam_config_free(seam_config *cfg)
     }
     seam_free(cfg->detect.custom);
     seam_free(cfg->audit.dir);
+    for (size_t i = 0; i < cfg->auth.nkeys; i++) {
+        seam_key_conf *k = &cfg->auth.keys[i];
+        seam_free(k->name);
+        seam_free(k->key_env);
+        seam_free(k->tenant);
+    }
+    seam_free(cfg->auth.keys);
+    seam_free(cfg->auth.admin_key_env);
+    for (size_t i = 0; i < cfg->nbudgets; i++)
+        seam_free(cfg->budgets[i].tenant);
+    seam_free(cfg->budgets);
+    seam_free(cfg->state.sqlite);
+    seam_free(cfg->state.redis);
     seam_free(cfg->listen_host);
     seam_free(cfg->path);
     seam_free(cfg);
@@ -2199,6 +2585,107 @@ static void print_detect(FILE *out, const seam_detect_conf *d)
     }
 }
 
+/* What a backend costs: its price, or its hardware and the hourly cost
+ * derived from it (amortised capex over 730 hours a month, plus energy). */
+static void print_cost(FILE *out, const seam_backend_conf *b)
+{
+    if (b->price.set) {
+        fprintf(out, "    price           %g in / %g out", b->price.input_per_mtok,
+                b->price.output_per_mtok);
+        if (b->price.has_cached)
+            fprintf(out, " / %g cached in", b->price.cached_input_per_mtok);
+        fprintf(out, " USD per million tokens\n");
+    } else if (b->hardware.set) {
+        const seam_hardware *h = &b->hardware;
+        double hourly =
+            h->capex_usd / (h->amortize_months * 730) + h->watts / 1000 * h->usd_per_kwh;
+        fprintf(
+            out,
+            "    hardware        %g USD over %g months, %g W at %g USD/kWh: %.4f USD per hour\n",
+            h->capex_usd, h->amortize_months, h->watts, h->usd_per_kwh, hourly);
+    } else {
+        fprintf(out, "    price           none (costs 0)\n");
+    }
+}
+
+/* Client keys: never a key, and of a key_sha256 only its first 8 hex
+ * digits, enough to tell entries apart. An unset key_env is a warning:
+ * that key matches nothing. */
+static void print_auth(FILE *out, const seam_config *cfg)
+{
+    fprintf(out, "auth\n");
+    if (cfg->auth.admin_key_env) {
+        const char *v = getenv(cfg->auth.admin_key_env);
+        fprintf(out, "  admin_key_env    %s (%s)\n", cfg->auth.admin_key_env,
+                v && v[0] ? "set" : "not set: admin endpoints are refused");
+    } else {
+        fprintf(out, "  admin_key_env    none: admin endpoints are refused\n");
+    }
+    fprintf(out, "  protect_metrics  %s\n", cfg->auth.metrics_need_admin ? "true" : "false");
+    if (!cfg->auth.nkeys) {
+        fprintf(out, "  keys (0): every client is anonymous\n");
+        return;
+    }
+    fprintf(out, "  keys (%zu)\n", cfg->auth.nkeys);
+    for (size_t i = 0; i < cfg->auth.nkeys; i++) {
+        const seam_key_conf *k = &cfg->auth.keys[i];
+        fprintf(out, "    %s (line %d): tenant %s, ", k->name, k->line, k->tenant);
+        if (k->key_env)
+            fprintf(out, "key from %s (%s)", k->key_env, k->key_present ? "set" : "NOT SET");
+        else
+            fprintf(out, "key_sha256 %02x%02x%02x%02x...", k->sha256[0], k->sha256[1], k->sha256[2],
+                    k->sha256[3]);
+        if (k->rpm)
+            fprintf(out, ", rpm %" PRIu64, k->rpm);
+        if (k->tpm)
+            fprintf(out, ", tpm %" PRIu64, k->tpm);
+        if (!k->rpm && !k->tpm)
+            fprintf(out, ", no rate limit");
+        if (k->has_max_sensitivity)
+            fprintf(out, ", max_sensitivity_to_cloud %s",
+                    seam_sensitivity_name(k->max_sensitivity_to_cloud));
+        fputc('\n', out);
+        if (!k->key_present)
+            fprintf(out, "    warning: %s is not set: key '%s' matches nothing\n", k->key_env,
+                    k->name);
+    }
+}
+
+static void print_budgets(FILE *out, const seam_config *cfg)
+{
+    fprintf(out, "budgets (%zu)\n", cfg->nbudgets);
+    for (size_t i = 0; i < cfg->nbudgets; i++) {
+        const seam_budget_conf *b = &cfg->budgets[i];
+        bool known = false;
+        fprintf(out, "  %s (line %d):", b->tenant, b->line);
+        if (b->usd_per_day >= 0)
+            fprintf(out, " %g USD per day", b->usd_per_day);
+        if (b->usd_per_month >= 0)
+            fprintf(out, "%s %g USD per month", b->usd_per_day >= 0 ? "," : "", b->usd_per_month);
+        fprintf(out, ", when exhausted: %s\n",
+                b->on_exhausted == SEAM_BUDGET_LOCAL ? "route to local backends" : "reject (429)");
+        for (size_t j = 0; j < cfg->auth.nkeys && !known; j++)
+            known = !strcmp(cfg->auth.keys[j].tenant, b->tenant);
+        if (!known)
+            fprintf(out, "  warning: no key has tenant '%s'\n", b->tenant);
+    }
+}
+
+static void print_state(FILE *out, const seam_config *cfg)
+{
+    fprintf(out, "state\n");
+    if (cfg->state.sqlite[0])
+        fprintf(out, "  sqlite     %s (ledger and budgets)\n", cfg->state.sqlite);
+    else
+        fprintf(out, "  sqlite     off (no ledger)\n");
+    fprintf(out, "  redis      %s\n",
+            cfg->state.redis[0] ? cfg->state.redis : "none (limits are per process)");
+    fprintf(out, "  batch_ms   %" PRIu64 "\n", cfg->state.batch_ms);
+    fprintf(out, "  when Redis is unreachable: rate limits %s, budgets %s\n",
+            cfg->state.rate_limit_fail_open ? "fail open" : "fail closed",
+            cfg->state.budget_fail_open ? "fail open" : "fail closed");
+}
+
 void seam_config_print(const seam_config *cfg, FILE *out)
 {
     bool v6 = strchr(cfg->listen_host, ':') != NULL;
@@ -2248,6 +2735,7 @@ void seam_config_print(const seam_config *cfg, FILE *out)
         } else {
             fprintf(out, "    api_key_env     none\n");
         }
+        print_cost(out, b);
     }
 
     fprintf(out, "pools (%zu)\n", cfg->npools);
@@ -2273,4 +2761,12 @@ void seam_config_print(const seam_config *cfg, FILE *out)
                 cfg->audit.max_bytes);
     else
         fprintf(out, "audit      off (no audit.dir)\n");
+    print_auth(out, cfg);
+    print_budgets(out, cfg);
+    print_state(out, cfg);
+    if (cfg->report.has_reference)
+        fprintf(out, "report\n  reference_backend  %s\n",
+                cfg->backends[cfg->report.reference_backend].name);
+    else
+        fprintf(out, "report     no reference_backend (no counterfactual cost)\n");
 }

@@ -192,7 +192,7 @@ typedef struct seam_config {
         uint64_t max_bytes; /* rotate past this size; default 67108864 */
     } audit;
     struct {
-        char *admin_key_env; /* NULL: admin endpoints are refused */
+        char *admin_key_env;     /* NULL: admin endpoints are refused */
         bool metrics_need_admin; /* auth.protect_metrics; default false */
         seam_key_conf *keys;     /* none: every client is anonymous */
         size_t nkeys;
@@ -200,9 +200,9 @@ typedef struct seam_config {
     seam_budget_conf *budgets;
     size_t nbudgets;
     struct {
-        char *sqlite;      /* ledger file; default "./seam.db"; "" disables the ledger */
-        char *redis;       /* "" or NULL: single-process state */
-        uint64_t batch_ms; /* ledger batch window; default 200 */
+        char *sqlite;              /* ledger file; default "./seam.db"; "" disables the ledger */
+        char *redis;               /* "" or NULL: single-process state */
+        uint64_t batch_ms;         /* ledger batch window; default 200 */
         bool rate_limit_fail_open; /* Redis down: allow (default true) */
         bool budget_fail_open;     /* Redis down: allow (default false) */
     } state;

@@ -20,6 +20,8 @@
 #include "core/alloc.h"
 #include "core/log.h"
 #include "obs/audit.h"
+#include "obs/cost.h"
+#include "obs/record.h"
 #include "policy/decide.h"
 #include "policy/dial.h"
 #include "policy/task.h"
@@ -44,6 +46,12 @@
 
 enum up_mode { MODE_NONE = 0, MODE_SSE, MODE_WHOLE, MODE_ERROR };
 
+/* A pending Redis answer. It outlives the exchange if the client leaves
+ * first (exchange_finish clears <ex>), and is freed by its callback. */
+struct admission {
+    seam_exchange *ex;
+};
+
 struct seam_exchange {
     seam_exchange *prev, *next; /* seam_worker.exchanges */
     seam_worker *w;
@@ -56,7 +64,15 @@ struct seam_exchange {
     const char *path;
     seam_req *creq;
     seam_task task;
-    char set_applied[96]; /* what the matched rule's set changed, for X-Seam-Set */
+    const seam_key_conf *key; /* the client's key, NULL when anonymous */
+    size_t key_index;
+    uint64_t tokens_reserved; /* taken from the key's token bucket, settled at the end */
+    struct admission *adm;    /* an admission check waiting on Redis */
+    bool inflight_counted;    /* seam_metrics_inflight(+1) awaits its -1 */
+    int blocked;              /* seam_block_reason + 1 when seam refused the request */
+    const char *reason_tag;   /* "budget", "clearance": why the route changed */
+    unsigned retry_after;     /* seconds, for a 429 seam answers itself */
+    char set_applied[96];     /* what the matched rule's set changed, for X-Seam-Set */
     seam_detection det;
     bool classified;
     const char *detected;    /* "TYPE=N,..." for headers and logs */
@@ -85,7 +101,9 @@ struct seam_exchange {
     seam_usage usage;
     bool have_usage;
     struct timespec t0;
+    int64_t arrived_ms; /* wall clock at arrival, for records */
     double ttfb_ms;
+    double up_start_ms, up_end_ms; /* upstream transfer, ms after t0; 0 when none */
 };
 
 static double ms_since(const struct timespec *t0)
@@ -188,6 +206,87 @@ static void exchange_audit(seam_exchange *ex)
     seam_audit_record(au, &e);
 }
 
+/* What the ledger, budgets, metrics and rate limits learn from a finished
+ * request: one record, built once. */
+static void exchange_record(seam_exchange *ex)
+{
+    seam_server *srv = ex->w->srv;
+    seam_request_record r;
+    memset(&r, 0, sizeof(r));
+    r.ts_ms = ex->arrived_ms;
+    r.id = ex->id;
+    r.tenant = ex->key ? ex->key->tenant : NULL;
+    r.key_name = ex->key ? ex->key->name : NULL;
+    r.ingress = ex->ing->name;
+    if (ex->creq) {
+        r.kind = seam_kind_name(ex->task.kind);
+        if (ex->task.declared & SEAM_TASK_DECLARED_SENSITIVITY)
+            r.declared = seam_sensitivity_name(ex->task.declared_sensitivity);
+        r.sensitivity = seam_sensitivity_name(ex->task.sensitivity);
+        r.stream = ex->creq->stream;
+    }
+    r.detected = ex->detected;
+    if (ex->decided) {
+        r.rule = ex->d.rule;
+        r.reason = ex->reason_tag                      ? ex->reason_tag
+                   : ex->d.rerouted                    ? "clearance"
+                   : ex->d.matched                     ? "rule"
+                   : strcmp(ex->d.rule, "pinned") == 0 ? "pinned"
+                                                       : "default";
+        r.pool = ex->d.pool ? ex->d.pool->name : NULL;
+    }
+    r.backend_index = -1;
+    if (ex->backend) {
+        r.backend = ex->backend->name;
+        r.backend_index = (int)ex->backend->index;
+        r.location = ex->backend->location == SEAM_LOC_CLOUD ? "cloud" : "local";
+        r.model = ex->model_sent;
+        r.attempts = ex->up_start_ms > 0 ? 1 : 0;
+    }
+    r.status = ex->status;
+    r.error = ex->err_code;
+    r.input_tokens = r.output_tokens = r.reasoning_tokens = r.cached_tokens = -1;
+    if (ex->have_usage) {
+        r.input_tokens = ex->usage.input;
+        r.output_tokens = ex->usage.output;
+        r.reasoning_tokens = ex->usage.reasoning;
+        r.cached_tokens = ex->usage.cached;
+    }
+    r.ms_total = ms_since(&ex->t0);
+    r.ms_ttft = ex->ttfb_ms > 0 ? ex->ttfb_ms : -1;
+    double upstream = ex->up_end_ms > ex->up_start_ms ? ex->up_end_ms - ex->up_start_ms : 0;
+    r.ms_gateway = r.ms_total > upstream ? r.ms_total - upstream : 0;
+    r.cost_usd = seam_cost_request(ex->backend, r.input_tokens, r.output_tokens, r.cached_tokens,
+                                   r.ms_total);
+    r.counterfactual_usd =
+        ex->have_usage
+            ? seam_cost_counterfactual(ex->cfg, r.input_tokens, r.output_tokens, r.cached_tokens)
+            : -1;
+    seam_ledger_record(srv->ledger, &r);
+    seam_metrics_observe(srv->metrics, &r);
+    if (ex->blocked)
+        seam_metrics_blocked(srv->metrics, (seam_block_reason)(ex->blocked - 1));
+    /* Budgets count what the cloud charged. */
+    if (r.tenant && r.location && strcmp(r.location, "cloud") == 0 && r.cost_usd > 0) {
+        if (ex->w->shared)
+            seam_shared_budget_add(ex->w->shared, r.tenant, r.cost_usd);
+        else
+            seam_spend_add(srv->spend, r.tenant, r.cost_usd, r.ts_ms);
+    }
+    /* The token bucket was charged with the estimate; correct it by what
+     * the backend reported. */
+    if (ex->tokens_reserved && ex->have_usage) {
+        uint64_t actual = (uint64_t)(ex->usage.input > 0 ? ex->usage.input : 0) +
+                          (uint64_t)(ex->usage.output > 0 ? ex->usage.output : 0);
+        if (ex->w->shared)
+            seam_shared_settle_tokens(ex->w->shared, ex->key->name, ex->key->tpm,
+                                      (int64_t)actual - (int64_t)ex->tokens_reserved);
+        else
+            seam_rl_settle_tokens(srv->rl, ex->key_index, ex->tokens_reserved, actual,
+                                  seam_rl_now_ns());
+    }
+}
+
 /* The only function that ends an exchange and frees its memory. */
 static void exchange_finish(seam_exchange *ex)
 {
@@ -206,8 +305,13 @@ static void exchange_finish(seam_exchange *ex)
         evhttp_connection_set_closecb(ex->conn, NULL, NULL);
     if (ex->client_gone && ex->req)
         evhttp_request_free(ex->req); /* detached by libevent: ours to free */
+    if (ex->adm)
+        ex->adm->ex = NULL; /* the Redis answer, when it comes, finds nobody */
+    if (ex->inflight_counted)
+        seam_metrics_inflight(w->srv->metrics, (int)ex->backend->index, -1);
     exchange_log(ex);
     exchange_audit(ex);
+    exchange_record(ex);
     if (ex->prev)
         ex->prev->next = ex->next;
     else
@@ -277,6 +381,11 @@ static void reply_json(seam_exchange *ex, int status, const char *body, size_t l
         evhttp_add_header(h, "Content-Type", "application/json");
         evhttp_add_header(h, "X-Seam-Request-Id", ex->id);
         add_route_headers(ex, h);
+        if (ex->retry_after) {
+            char ra[16];
+            snprintf(ra, sizeof(ra), "%u", ex->retry_after);
+            evhttp_add_header(h, "Retry-After", ra);
+        }
         if (ex->w->draining)
             evhttp_add_header(h, "Connection", "close");
         struct evbuffer *b = evbuffer_new();
@@ -667,6 +776,11 @@ static void on_upstream_done(void *ctx, seam_transfer *t, seam_rc rc, const char
     seam_exchange *ex = ctx;
     char text[300], err[200];
     ex->t = NULL; /* freed by the client after this returns */
+    ex->up_end_ms = ms_since(&ex->t0);
+    if (ex->inflight_counted) {
+        seam_metrics_inflight(ex->w->srv->metrics, (int)ex->backend->index, -1);
+        ex->inflight_counted = false;
+    }
     if (ex->client_gone) {
         exchange_finish(ex);
         return;
@@ -826,6 +940,7 @@ static int classify_and_decide(seam_exchange *ex)
                                                "treated as regulated",
                                                "id", ex->id));
     ex->detected = seam_detection_summary(ex->w->srv->scanner, &ex->det, ex->arena);
+    seam_metrics_detection(ex->w->srv->metrics, &ex->det);
     seam_task_raise(&ex->task, ex->det.level);
     ex->creq->task = ex->task;
 
@@ -854,10 +969,212 @@ static int classify_and_decide(seam_exchange *ex)
     if (ex->d.rc != SEAM_OK) {
         const char *type, *code;
         int status = status_for_decision(ex->d.rc, &type, &code);
+        ex->blocked = (status == 403 ? SEAM_BLOCK_CLEARANCE : SEAM_BLOCK_INVALID) + 1;
         reply_error(ex, status, type, code, "model", ex->d.reason);
         return -1;
     }
     return 0;
+}
+
+/* ---- admission: rate limits, the key's cloud ceiling, budgets ---- */
+
+static void send_upstream(seam_exchange *ex);
+
+static void refuse_rate(seam_exchange *ex, unsigned retry_after, const char *what)
+{
+    char text[200];
+    snprintf(text, sizeof(text), "rate limit of key %s reached (%s); retry in %u s", ex->key->name,
+             what, retry_after);
+    ex->blocked = SEAM_BLOCK_RATE_LIMIT + 1;
+    ex->retry_after = retry_after ? retry_after : 1;
+    reply_error(ex, 429, "rate_limit_error", "rate_limit_exceeded", NULL, text);
+}
+
+/* The pool a request goes to when it may not use the cloud: "local" if
+ * there is one, else the first pool whose backends are all local. */
+static const seam_pool_conf *local_pool(const seam_config *cfg)
+{
+    int i = seam_config_pool_index(cfg, "local");
+    if (i >= 0)
+        return &cfg->pools[i];
+    for (size_t p = 0; p < cfg->npools; p++) {
+        bool all = cfg->pools[p].nbackends > 0;
+        for (size_t k = 0; k < cfg->pools[p].nbackends; k++)
+            all &= cfg->backends[cfg->pools[p].backends[k]].location == SEAM_LOC_LOCAL;
+        if (all)
+            return &cfg->pools[p];
+    }
+    return NULL;
+}
+
+/* Moves a cloud-bound request to the local pool (reason <tag>, explained by
+ * <why>). Returns 0 to go on, -1 when an error reply was sent. */
+static int route_local(seam_exchange *ex, const char *tag, const char *why)
+{
+    char text[600], err[400];
+    seam_decision d = ex->d;
+    d.pool = local_pool(ex->cfg);
+    d.pinned_model = NULL;
+    snprintf(d.reason, sizeof(d.reason), "%s", why);
+    const seam_backend_conf *b = NULL;
+    seam_rc rc = d.pool ? seam_dispatch_pick_task(ex->cfg, &d, &ex->task, ex->w->srv->health, 0, &b,
+                                                  err, sizeof(err))
+                        : SEAM_ERR_NO_BACKEND;
+    if (rc != SEAM_OK) {
+        snprintf(text, sizeof(text), "%s, and no local backend can serve it: %s", why,
+                 d.pool ? err : "no local pool is configured");
+        ex->blocked = (strcmp(tag, "budget") == 0 ? SEAM_BLOCK_BUDGET : SEAM_BLOCK_CLEARANCE) + 1;
+        reply_error(ex, 503, "no_backend", "no_allowed_backend", NULL, text);
+        return -1;
+    }
+    ex->d = d;
+    ex->backend = b;
+    ex->reason_tag = tag;
+    return 0;
+}
+
+/* Seconds until the next UTC midnight: when a daily budget refills. */
+static unsigned until_midnight(void)
+{
+    time_t now = time(NULL);
+    return (unsigned)(86400 - now % 86400);
+}
+
+static void budget_verdict(seam_exchange *ex, bool exhausted)
+{
+    char why[256];
+    if (exhausted) {
+        const char *tenant = ex->key->tenant;
+        if (seam_spend_action(ex->w->srv->spend, tenant) == SEAM_BUDGET_REJECT) {
+            snprintf(why, sizeof(why), "the budget of tenant %s is spent", tenant);
+            ex->blocked = SEAM_BLOCK_BUDGET + 1;
+            ex->retry_after = until_midnight();
+            reply_error(ex, 429, "rate_limit_error", "budget_exhausted", NULL, why);
+            return;
+        }
+        snprintf(why, sizeof(why), "budget of tenant %s spent: served locally", tenant);
+        if (route_local(ex, "budget", why) != 0)
+            return;
+    }
+    send_upstream(ex);
+}
+
+static void on_shared_budget(void *arg, bool exhausted, bool degraded)
+{
+    struct admission *adm = arg;
+    seam_exchange *ex = adm->ex;
+    free(adm);
+    if (!ex)
+        return;
+    ex->adm = NULL;
+    budget_verdict(ex, exhausted);
+}
+
+/* Cloud-bound requests answer to the key's ceiling and the tenant's
+ * budget, checked against the backend that will actually serve. */
+static void guard_cloud(seam_exchange *ex)
+{
+    char why[256];
+    if (ex->backend->location != SEAM_LOC_CLOUD || !ex->key) {
+        send_upstream(ex);
+        return;
+    }
+    if (ex->key->has_max_sensitivity && ex->task.sensitivity > ex->key->max_sensitivity_to_cloud) {
+        snprintf(why, sizeof(why), "key %s may not send %s data to the cloud: served locally",
+                 ex->key->name, seam_sensitivity_name(ex->task.sensitivity));
+        if (route_local(ex, "clearance", why) == 0)
+            send_upstream(ex);
+        return;
+    }
+    const seam_budget_conf *bc = NULL;
+    for (size_t i = 0; i < ex->cfg->nbudgets && !bc; i++)
+        if (strcmp(ex->cfg->budgets[i].tenant, ex->key->tenant) == 0)
+            bc = &ex->cfg->budgets[i];
+    if (!bc) {
+        send_upstream(ex);
+        return;
+    }
+    if (ex->w->shared) {
+        struct admission *adm = malloc(sizeof(*adm));
+        if (!adm) {
+            reply_error(ex, 500, "server_error", "out_of_memory", NULL, "out of memory");
+            return;
+        }
+        adm->ex = ex;
+        ex->adm = adm;
+        seam_shared_budget_check(ex->w->shared, bc->tenant, bc->usd_per_day, bc->usd_per_month,
+                                 on_shared_budget, adm);
+        return;
+    }
+    struct timespec wall;
+    clock_gettime(CLOCK_REALTIME, &wall);
+    int64_t now_ms = (int64_t)wall.tv_sec * 1000 + wall.tv_nsec / 1000000;
+    budget_verdict(ex, seam_spend_check(ex->w->srv->spend, bc->tenant, now_ms, NULL, NULL) ==
+                           SEAM_BUDGET_EXHAUSTED);
+}
+
+static void on_shared_rate(void *arg, bool allowed, unsigned retry_after_s, bool degraded)
+{
+    struct admission *adm = arg;
+    seam_exchange *ex = adm->ex;
+    free(adm);
+    if (!ex)
+        return;
+    ex->adm = NULL;
+    if (!allowed) {
+        refuse_rate(ex, retry_after_s, "requests or tokens per minute");
+        return;
+    }
+    ex->tokens_reserved = ex->task.tokens;
+    guard_cloud(ex);
+}
+
+/* A keyed client's requests and tokens per minute: in this process, or
+ * through Redis when replicas share limits. The request is charged with its
+ * estimated tokens now and settled with the measured ones at the end. */
+static void admit(seam_exchange *ex)
+{
+    const seam_key_conf *k = ex->key;
+    if (!k || (k->rpm == 0 && k->tpm == 0)) {
+        guard_cloud(ex);
+        return;
+    }
+    if (ex->w->shared) {
+        struct admission *adm = malloc(sizeof(*adm));
+        if (!adm) {
+            reply_error(ex, 500, "server_error", "out_of_memory", NULL, "out of memory");
+            return;
+        }
+        adm->ex = ex;
+        ex->adm = adm;
+        seam_shared_rate(ex->w->shared, k->name, k->rpm, k->tpm, ex->task.tokens, on_shared_rate,
+                         adm);
+        return;
+    }
+    seam_ratelimit *rl = ex->w->srv->rl;
+    uint32_t retry = 0;
+    uint64_t now = seam_rl_now_ns();
+    if (seam_rl_take_request(rl, ex->key_index, now, &retry) != SEAM_RL_OK) {
+        refuse_rate(ex, retry, "requests per minute");
+        return;
+    }
+    seam_rl_verdict v = seam_rl_take_tokens(rl, ex->key_index, ex->task.tokens, now, &retry);
+    if (v == SEAM_RL_TOO_LARGE) {
+        char text[240];
+        snprintf(text, sizeof(text),
+                 "this request needs about %llu tokens, more than key %s may use in a minute "
+                 "(%llu); lower max_tokens or shorten the prompt",
+                 (unsigned long long)ex->task.tokens, k->name, (unsigned long long)k->tpm);
+        ex->blocked = SEAM_BLOCK_RATE_LIMIT + 1;
+        reply_error(ex, 400, "invalid_request_error", "tokens_per_minute_exceeded", NULL, text);
+        return;
+    }
+    if (v != SEAM_RL_OK) {
+        refuse_rate(ex, retry, "tokens per minute");
+        return;
+    }
+    ex->tokens_reserved = ex->task.tokens;
+    guard_cloud(ex);
 }
 
 static void start(seam_exchange *ex)
@@ -869,22 +1186,42 @@ static void start(seam_exchange *ex)
     if (len > ex->cfg->limits.max_body_bytes) {
         snprintf(text, sizeof(text), "request body of %zu bytes exceeds the limit of %llu bytes",
                  len, (unsigned long long)ex->cfg->limits.max_body_bytes);
+        ex->blocked = SEAM_BLOCK_INVALID + 1;
         reply_error(ex, 413, "invalid_request_error", "body_too_large", NULL, text);
         return;
     }
+    /* Who is asking comes first: an unknown client learns nothing more. */
+    struct evkeyvalq *hin = evhttp_request_get_input_headers(ex->req);
+    seam_auth_result who;
+    const seam_key_conf *key = seam_auth_identify(ex->cfg, evhttp_find_header(hin, "Authorization"),
+                                                  evhttp_find_header(hin, "x-api-key"), &who);
+    if (who.status == SEAM_AUTH_MISSING || who.status == SEAM_AUTH_INVALID) {
+        ex->blocked = SEAM_BLOCK_AUTH + 1;
+        reply_error(ex, 401, "invalid_request_error", who.code, NULL, who.message);
+        return;
+    }
+    ex->key = key;
+    ex->key_index = who.key_index;
     const char *body = len ? (const char *)evbuffer_pullup(in, -1) : "";
     json_t *meta = NULL;
     seam_rc rc = ex->ing->decode(ex->arena, body ? body : "", len, &ex->creq, &meta, err,
                                  sizeof(err), &param);
     if (rc != SEAM_OK) {
+        if (rc != SEAM_ERR_NOMEM)
+            ex->blocked = SEAM_BLOCK_INVALID + 1;
         reply_error(ex, rc == SEAM_ERR_NOMEM ? 500 : 400, "invalid_request_error",
                     rc == SEAM_ERR_NOMEM ? "out_of_memory" : "invalid_request", param, err);
         return;
     }
     seam_task_init(&ex->task, ex->cfg);
+    if (ex->key) {
+        ex->task.key_name = ex->key->name;
+        ex->task.tenant = ex->key->tenant;
+    }
     if (declare_from_headers(ex, evhttp_request_get_input_headers(ex->req), err, sizeof(err),
                              &param) != SEAM_OK ||
         (meta && seam_task_declare_json(&ex->task, meta, err, sizeof(err)) != SEAM_OK)) {
+        ex->blocked = SEAM_BLOCK_INVALID + 1;
         reply_error(ex, 400, "invalid_request_error", "invalid_metadata", param ? param : "seam",
                     err);
         return;
@@ -902,6 +1239,7 @@ static void start(seam_exchange *ex)
     if (rc == SEAM_ERR_TOO_LARGE) {
         snprintf(text, sizeof(text), "this request is too long for every backend it may use: %s",
                  why);
+        ex->blocked = SEAM_BLOCK_CAPACITY + 1;
         reply_error(ex, 400, "invalid_request_error", "context_length_exceeded", "messages", text);
         return;
     }
@@ -909,9 +1247,18 @@ static void start(seam_exchange *ex)
         snprintf(text, sizeof(text), "no backend may serve this %s request in pool %s: %s",
                  seam_sensitivity_name(ex->task.sensitivity),
                  ex->d.pool ? ex->d.pool->name : "(none)", why);
+        ex->blocked = SEAM_BLOCK_NO_BACKEND + 1;
         reply_error(ex, 503, "no_backend", "no_allowed_backend", NULL, text);
         return;
     }
+    admit(ex);
+}
+
+/* Sends the request to the chosen backend. */
+static void send_upstream(seam_exchange *ex)
+{
+    char err[300];
+    seam_rc rc;
     ex->prov = seam_provider_get(ex->backend->provider);
     ex->model_sent = ex->d.pinned_model ? ex->d.pinned_model : ex->backend->models[0];
     ex->answer_id = seam_arena_printf(
@@ -952,7 +1299,12 @@ static void start(seam_exchange *ex)
         .sensitivity = ex->task.sensitivity,
     };
     static const seam_transfer_cbs cbs = {on_upstream_data, on_upstream_done};
+    ex->up_start_ms = ms_since(&ex->t0);
     ex->t = seam_upstream_start(ex->w->upstream, &o, &cbs, ex, &rc);
+    if (ex->t) {
+        seam_metrics_inflight(ex->w->srv->metrics, (int)ex->backend->index, +1);
+        ex->inflight_counted = true;
+    }
     if (!ex->t) {
         if (rc == SEAM_ERR_FORBIDDEN)
             reply_error(ex, 503, "no_backend", "no_allowed_backend", NULL,
@@ -981,6 +1333,9 @@ void seam_proxy_handle(seam_worker *w, struct evhttp_request *req, const seam_in
         return;
     }
     clock_gettime(CLOCK_MONOTONIC, &ex->t0);
+    struct timespec wall;
+    clock_gettime(CLOCK_REALTIME, &wall);
+    ex->arrived_ms = (int64_t)wall.tv_sec * 1000 + wall.tv_nsec / 1000000;
     ex->arena = a;
     ex->chunk = chunk;
     ex->w = w;

@@ -12,6 +12,8 @@
 #include "http/server.h"
 #include "core/alloc.h"
 #include "core/log.h"
+#include "core/version.h"
+#include "http/admin.h"
 #include "http/native.h"
 #include "http/proxy.h"
 #include "http/status.h"
@@ -116,6 +118,7 @@ static const struct route routes[] = {
     {"/api/show", EVHTTP_REQ_POST, seam_native_ollama_show, NULL},
     {"/api/version", EVHTTP_REQ_GET, seam_native_ollama_version, NULL},
     {"/v1/models", EVHTTP_REQ_GET, seam_status_models, NULL},
+    {"/metrics", EVHTTP_REQ_GET, seam_admin_metrics, NULL},
     {"/healthz", EVHTTP_REQ_GET, seam_status_healthz, NULL},
     {"/readyz", EVHTTP_REQ_GET, seam_status_readyz, NULL},
 };
@@ -205,6 +208,11 @@ static int open_listener(struct sockaddr_storage *ss, socklen_t len, int *port, 
 
 /* ---- workers ---- */
 
+static void ledger_stats(void *l, uint64_t *queued, uint64_t *written, uint64_t *dropped)
+{
+    seam_ledger_stats(l, queued, written, dropped);
+}
+
 static void on_grace_expired(evutil_socket_t fd, short what, void *arg)
 {
     seam_worker *w = arg;
@@ -245,6 +253,8 @@ static void worker_free(seam_worker *w)
     if (w->http)
         evhttp_free(w->http);
     seam_upstream_free(w->upstream);
+    seam_shared_free(w->shared); /* pending callbacks run now, as degraded */
+    w->shared = NULL;
     seam_scan_scratch_free(w->scratch);
     w->scratch = NULL;
     if (w->wake)
@@ -277,6 +287,19 @@ static int worker_init(seam_server *srv, seam_worker *w, int id, int fd)
         return -1;
     if (!w->http || !w->upstream || !w->wake || !w->grace)
         return -1;
+    /* Replicas share rate limits and budgets through Redis: one connection
+     * per worker, on the worker's own loop. It connects (and reconnects) in
+     * the background; a Redis that is down degrades per state.*_fail_open. */
+    if (w->cfg->state.redis && w->cfg->state.redis[0]) {
+        char err[256];
+        w->shared = seam_shared_new(w->base, w->cfg->state.redis, "seam:", err, sizeof(err));
+        if (!w->shared) {
+            seam_log_error("worker %d: %s", id, err);
+            return -1;
+        }
+        seam_shared_set_fail_open(w->shared, w->cfg->state.rate_limit_fail_open,
+                                  w->cfg->state.budget_fail_open);
+    }
     /* Bodies are checked against limits.max_body_bytes by the handler so
      * the client gets a JSON 413. libevent's own cap is a backstop for
      * bodies far beyond the limit (twice it, or the limit + 16 MiB): those
@@ -332,6 +355,31 @@ seam_rc seam_server_run(const seam_config *cfg, const seam_scanner *scanner, cha
         rc = SEAM_ERR_IO;
         goto out;
     }
+    /* The ledger likewise; budgets start from what it already holds for
+     * today and this month. */
+    if (cfg->state.sqlite && cfg->state.sqlite[0] &&
+        !(srv.ledger = seam_ledger_open(cfg->state.sqlite, cfg->state.batch_ms, err, errlen))) {
+        rc = SEAM_ERR_IO;
+        goto out;
+    }
+    if (!(srv.spend = seam_spend_new(cfg, srv.ledger))) {
+        snprintf(err, errlen, "cannot read this period's spend from the ledger %s",
+                 cfg->state.sqlite);
+        rc = SEAM_ERR_IO;
+        goto out;
+    }
+    seam_auth_state_init(&srv.auth, cfg);
+    srv.rl = seam_rl_new(cfg);
+    srv.metrics = seam_metrics_new(cfg, scanner, SEAM_VERSION);
+    if (!srv.rl || !srv.metrics) {
+        snprintf(err, errlen, "out of memory");
+        rc = SEAM_ERR_NOMEM;
+        goto out;
+    }
+    seam_metrics_watch_health(srv.metrics, srv.health);
+    seam_metrics_watch_audit(srv.metrics, srv.audit);
+    if (srv.ledger)
+        seam_metrics_watch_ledger(srv.metrics, ledger_stats, srv.ledger);
     int port = cfg->listen_port;
     for (int i = 0; i < n; i++) {
         int fd = open_listener(&ss, sslen, &port, err, errlen);
@@ -382,5 +430,9 @@ out:
     seam_free(srv.workers);
     seam_health_free(srv.health);
     seam_audit_close(srv.audit);
+    seam_metrics_free(srv.metrics);
+    seam_rl_free(srv.rl);
+    seam_spend_free(srv.spend);
+    seam_ledger_close(srv.ledger);
     return rc;
 }

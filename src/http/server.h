@@ -9,8 +9,14 @@
 
 #include "config/config.h"
 #include "core/rc.h"
+#include "auth/keys.h"
+#include "auth/ratelimit.h"
+#include "ledger/ledger.h"
+#include "ledger/spend.h"
 #include "obs/audit.h"
+#include "obs/metrics.h"
 #include "scan/scan.h"
+#include "state/shared.h"
 #include "upstream/client.h"
 #include "upstream/health.h"
 
@@ -32,6 +38,7 @@ typedef struct seam_worker {
     struct evhttp *http;
     struct evhttp_bound_socket *bound;
     seam_upstream *upstream;
+    seam_shared *shared;        /* Redis-shared limits and budgets; NULL without state.redis */
     seam_scan_scratch *scratch; /* this worker's scanner scratch space */
     struct event *wake;         /* main thread -> worker: start draining */
     struct event *grace;        /* drain deadline */
@@ -47,7 +54,12 @@ struct seam_server {
     const seam_config *cfg;
     const seam_scanner *scanner; /* NULL when detection is off */
     seam_health_table *health;
-    seam_audit *audit; /* NULL when audit.dir is not configured */
+    seam_audit *audit;     /* NULL when audit.dir is not configured */
+    seam_ledger *ledger;   /* NULL when state.sqlite is "" */
+    seam_spend *spend;     /* per-tenant cloud spend for budgets */
+    seam_metrics *metrics; /* /metrics */
+    seam_auth_state auth;  /* the admin key's hash */
+    seam_ratelimit *rl;    /* per-key rate limits (in-process) */
     seam_worker *workers;
     int nworkers;
     char listen_addr[96]; /* host:port actually bound */

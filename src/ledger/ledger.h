@@ -74,8 +74,8 @@ void seam_ledger_stats(seam_ledger *l, uint64_t *queued, uint64_t *written, uint
  * (location = 'cloud') with ts_ms >= <since_ms>, read through a connection
  * of its own (rows still queued are not counted). Returns 0, or -1 with a
  * message in <err>. */
-int seam_ledger_cloud_spend(const seam_ledger *l, const char *tenant, int64_t since_ms,
-                            double *usd, char *err, size_t errlen);
+int seam_ledger_cloud_spend(const seam_ledger *l, const char *tenant, int64_t since_ms, double *usd,
+                            char *err, size_t errlen);
 
 /* The file <l> writes. */
 const char *seam_ledger_path(const seam_ledger *l);

@@ -205,11 +205,14 @@ export function sanitizerReport(text) {
  *   stderr() (all text), client(opts) (OpenAI SDK), stop() -> exit code,
  *   exited (promise of {code, signal}).
  */
-export async function startSeam(yaml, { env = {}, readyTimeoutMs = 10000, args = [] } = {}) {
+export async function startSeam(yaml, { env = {}, readyTimeoutMs = 10000, args = [], cwd } = {}) {
   const missing = binaryMissing();
   if (missing) throw new Error(missing);
   const file = writeConfig(yaml);
+  // Each seam runs in its own directory, so the default ledger (./seam.db)
+  // of one process is never another's.
   const proc = spawn(SEAM_BIN, ['serve', '-c', file, ...args], {
+    cwd: cwd ?? fs.mkdtempSync(path.join(tmpDir(), 'run-')),
     env: { ...process.env, [CLOUD_KEY_ENV]: CLOUD_KEY, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -14,6 +14,8 @@
 #include "config/config.h"
 #include "core/alloc.h"
 
+#include <openssl/sha.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -133,6 +135,14 @@ static void test_shipped_config(void **state)
 
     assert_null(seam_config_backend(cfg, "nope"));
     assert_int_equal(seam_config_pool_index(cfg, "nope"), -1);
+
+    /* Accountability: no keys (anonymous clients), ledger at ./seam.db. */
+    assert_int_equal(cfg->auth.nkeys, 0);
+    assert_null(cfg->auth.admin_key_env);
+    assert_int_equal(cfg->nbudgets, 0);
+    assert_string_equal(cfg->state.sqlite, "./seam.db");
+    assert_string_equal(cfg->state.redis, "");
+    assert_int_equal(cfg->state.batch_ms, 200);
     seam_config_free(cfg);
 }
 
@@ -796,6 +806,439 @@ static void test_rule_set(void **state)
     seam_config_free(cfg);
 }
 
+/* ---- accountability (issue 6): auth, budgets, prices, state, report ----- */
+
+/* sha256("test"), the issue's "9f86d0..." */
+#define TEST_SHA "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
+
+static void test_accounting_defaults(void **state)
+{
+    seam_config *cfg = parse_ok(MIN);
+    assert_null(cfg->auth.admin_key_env);
+    assert_false(cfg->auth.metrics_need_admin);
+    assert_int_equal(cfg->auth.nkeys, 0);
+    assert_null(cfg->auth.keys);
+    assert_int_equal(cfg->nbudgets, 0);
+    assert_null(cfg->budgets);
+    assert_string_equal(cfg->state.sqlite, "./seam.db");
+    assert_string_equal(cfg->state.redis, "");
+    assert_int_equal(cfg->state.batch_ms, 200);
+    assert_true(cfg->state.rate_limit_fail_open);
+    assert_false(cfg->state.budget_fail_open);
+    assert_false(cfg->report.has_reference);
+    assert_false(cfg->backends[0].price.set);
+    assert_false(cfg->backends[0].hardware.set);
+    seam_config_free(cfg);
+
+    /* Empty sections keep the defaults too. */
+    cfg = parse_ok(MIN "auth: {keys: []}\nbudgets: []\nstate: {}\nreport: {}\n");
+    assert_int_equal(cfg->auth.nkeys, 0);
+    assert_int_equal(cfg->nbudgets, 0);
+    assert_string_equal(cfg->state.sqlite, "./seam.db");
+    assert_int_equal(cfg->state.batch_ms, 200);
+    assert_false(cfg->report.has_reference);
+    seam_config_free(cfg);
+}
+
+/* The issue's example configuration. */
+static void test_accounting_everything_set(void **state)
+{
+    setenv("SEAM_TEST_BILLING_APP_KEY", "billing-secret", 1);
+    seam_config *cfg = parse_ok(
+        "auth:\n"
+        "  admin_key_env: SEAM_ADMIN_KEY\n"
+        "  protect_metrics: true\n"
+        "  keys:\n"
+        "    - { name: billing-app, key_env: SEAM_TEST_BILLING_APP_KEY, tenant: finance, rpm: 600,"
+        " tpm: 2000000 }\n"
+        "    - { name: notebook, key_sha256: \"" TEST_SHA "\", tenant: research,"
+        " max_sensitivity_to_cloud: internal }\n"
+        "    - { name: ci, key_sha256: \""
+        "9F86D081884C7D659A2FEAA0C55AD015A3BF4F1B2B0B822CD15D6C15B0F00A09"
+        "\" }\n"
+        "budgets:\n"
+        "  - { tenant: research, usd_per_day: 20, usd_per_month: 300, on_exhausted: local }\n"
+        "  - { tenant: finance, usd_per_month: 1.5e3, on_exhausted: reject }\n"
+        "  - { tenant: ci, usd_per_day: 0 }\n"
+        "backends:\n"
+        "  - name: frontier\n"
+        "    provider: openai\n"
+        "    url: https://api.openai.com\n"
+        "    location: cloud\n"
+        "    models: [gpt-5.1]\n"
+        "    price: { input_per_mtok: 1.25, output_per_mtok: 10.0, cached_input_per_mtok: 0.125 }\n"
+        "  - name: gemma-local\n"
+        "    provider: openai\n"
+        "    url: http://127.0.0.1:11434\n"
+        "    location: local\n"
+        "    models: [gemma4:31b]\n"
+        "    hardware: { capex_usd: 6000, amortize_months: 36, watts: 350, usd_per_kwh: 0.15 }\n"
+        "  - {name: cheap, provider: openai, url: https://c, location: cloud, models: [m],"
+        " price: {input_per_mtok: 0, output_per_mtok: .5}}\n"
+        "pools: {local: [gemma-local], cloud: [frontier, cheap]}\n"
+        "state:\n"
+        "  sqlite: ./seam.db\n"
+        "  redis: \"redis://127.0.0.1:6379\"\n"
+        "  batch_ms: 50\n"
+        "  rate_limit_fail_open: false\n"
+        "  budget_fail_open: true\n"
+        "audit:\n"
+        "  dir: ./audit\n"
+        "  max_bytes: 67108864\n"
+        "report:\n"
+        "  reference_backend: frontier\n");
+    unsetenv("SEAM_TEST_BILLING_APP_KEY");
+
+    assert_string_equal(cfg->auth.admin_key_env, "SEAM_ADMIN_KEY");
+    assert_true(cfg->auth.metrics_need_admin);
+    assert_int_equal(cfg->auth.nkeys, 3);
+    const seam_key_conf *k = &cfg->auth.keys[0];
+    unsigned char h[32];
+    static const unsigned char test_sha[32] = {0x9f, 0x86, 0xd0, 0x81, 0x88, 0x4c, 0x7d, 0x65,
+                                               0x9a, 0x2f, 0xea, 0xa0, 0xc5, 0x5a, 0xd0, 0x15,
+                                               0xa3, 0xbf, 0x4f, 0x1b, 0x2b, 0x0b, 0x82, 0x2c,
+                                               0xd1, 0x5d, 0x6c, 0x15, 0xb0, 0xf0, 0x0a, 0x08};
+    assert_string_equal(k->name, "billing-app");
+    assert_string_equal(k->key_env, "SEAM_TEST_BILLING_APP_KEY");
+    assert_true(k->key_present);
+    SHA256((const unsigned char *)"billing-secret", 14, h);
+    assert_memory_equal(k->sha256, h, 32);
+    assert_string_equal(k->tenant, "finance");
+    assert_false(k->has_max_sensitivity);
+    assert_int_equal(k->rpm, 600);
+    assert_int_equal(k->tpm, 2000000);
+    assert_int_equal(k->line, 5);
+    k = &cfg->auth.keys[1];
+    assert_null(k->key_env);
+    assert_true(k->key_present);
+    assert_memory_equal(k->sha256, test_sha, 32);
+    assert_string_equal(k->tenant, "research");
+    assert_true(k->has_max_sensitivity);
+    assert_int_equal(k->max_sensitivity_to_cloud, SEAM_SENS_INTERNAL);
+    assert_int_equal(k->rpm, 0);
+    assert_int_equal(k->tpm, 0);
+    k = &cfg->auth.keys[2];
+    assert_string_equal(k->tenant, "ci");  /* defaults to the name */
+    assert_int_equal(k->sha256[31], 0x09); /* upper-case hex */
+
+    assert_int_equal(cfg->nbudgets, 3);
+    const seam_budget_conf *b = &cfg->budgets[0];
+    assert_string_equal(b->tenant, "research");
+    assert_true(b->usd_per_day == 20);
+    assert_true(b->usd_per_month == 300);
+    assert_int_equal(b->on_exhausted, SEAM_BUDGET_LOCAL);
+    assert_int_equal(b->line, 9);
+    b = &cfg->budgets[1];
+    assert_true(b->usd_per_day < 0);
+    assert_true(b->usd_per_month == 1500);
+    assert_int_equal(b->on_exhausted, SEAM_BUDGET_REJECT);
+    b = &cfg->budgets[2];
+    assert_true(b->usd_per_day == 0);
+    assert_true(b->usd_per_month < 0);
+    assert_int_equal(b->on_exhausted, SEAM_BUDGET_LOCAL); /* default */
+
+    const seam_backend_conf *f = seam_config_backend(cfg, "frontier");
+    assert_true(f->price.set);
+    assert_true(f->price.input_per_mtok == 1.25);
+    assert_true(f->price.output_per_mtok == 10.0);
+    assert_true(f->price.has_cached);
+    assert_true(f->price.cached_input_per_mtok == 0.125);
+    assert_false(f->hardware.set);
+    const seam_backend_conf *g = seam_config_backend(cfg, "gemma-local");
+    assert_false(g->price.set);
+    assert_true(g->hardware.set);
+    assert_true(g->hardware.capex_usd == 6000);
+    assert_true(g->hardware.amortize_months == 36);
+    assert_true(g->hardware.watts == 350);
+    assert_true(g->hardware.usd_per_kwh == 0.15);
+    const seam_backend_conf *c = seam_config_backend(cfg, "cheap");
+    assert_true(c->price.set);
+    assert_false(c->price.has_cached);
+    assert_true(c->price.input_per_mtok == 0);
+    assert_true(c->price.output_per_mtok == 0.5);
+
+    assert_string_equal(cfg->state.sqlite, "./seam.db");
+    assert_string_equal(cfg->state.redis, "redis://127.0.0.1:6379");
+    assert_int_equal(cfg->state.batch_ms, 50);
+    assert_false(cfg->state.rate_limit_fail_open);
+    assert_true(cfg->state.budget_fail_open);
+    assert_true(cfg->report.has_reference);
+    assert_int_equal(cfg->report.reference_backend, f->index);
+    seam_config_free(cfg);
+
+    /* sqlite: "" switches the ledger off; redis: "" is one process. */
+    cfg = parse_ok(MIN "state: {sqlite: \"\", redis: \"\", batch_ms: 10000}\n");
+    assert_string_equal(cfg->state.sqlite, "");
+    assert_string_equal(cfg->state.redis, "");
+    assert_int_equal(cfg->state.batch_ms, 10000);
+    seam_config_free(cfg);
+}
+
+/* Two key_env variables holding the same key would make the tenant
+ * ambiguous; an unset one is not an error and matches nothing. */
+static void test_accounting_key_env(void **state)
+{
+    seam_config *cfg = NULL;
+    char err[512];
+    setenv("SEAM_TEST_K1", "same-secret", 1);
+    setenv("SEAM_TEST_K2", "same-secret", 1);
+    unsetenv("SEAM_TEST_K3");
+    assert_int_equal(parse(MIN "auth:\n  keys:\n    - {name: a, key_env: SEAM_TEST_K1}\n"
+                               "    - {name: b, key_env: SEAM_TEST_K2}\n",
+                           &cfg, err, sizeof err),
+                     SEAM_ERR_CONFIG);
+    assert_contains(err, "t.yaml:12: key 'auth.keys[1]': the same key as 'a' (line 11)");
+    assert_null(strstr(err, "same-secret"));
+    /* An env key equal to a key_sha256 one. */
+    setenv("SEAM_TEST_K1", "test", 1);
+    assert_int_equal(parse(MIN "auth:\n  keys:\n    - {name: a, key_sha256: " TEST_SHA "}\n"
+                               "    - {name: b, key_env: SEAM_TEST_K1}\n",
+                           &cfg, err, sizeof err),
+                     SEAM_ERR_CONFIG);
+    assert_contains(err, "the same key as 'a'");
+    /* Unset variables: not an error, even two of them. */
+    cfg = parse_ok(MIN "auth:\n  keys:\n    - {name: a, key_env: SEAM_TEST_K3}\n"
+                       "    - {name: b, key_env: SEAM_TEST_K3}\n");
+    assert_false(cfg->auth.keys[0].key_present);
+    assert_false(cfg->auth.keys[1].key_present);
+    seam_config_free(cfg);
+    unsetenv("SEAM_TEST_K1");
+    unsetenv("SEAM_TEST_K2");
+}
+
+static const struct error_case accounting_error_cases[] = {
+    /* auth */
+    {MIN "auth: []\n", "t.yaml:9: key 'auth': ", "expected a mapping"},
+    {MIN "auth: {colour: red}\n", "t.yaml:9: key 'auth.colour': ", "unknown key"},
+    {MIN "auth: {protect_metrics: true}\n",
+     "t.yaml:9: key 'auth.protect_metrics': ", "needs admin_key_env"},
+    {MIN "auth: {admin_key_env: \"\", protect_metrics: true}\n",
+     "t.yaml:9: key 'auth.protect_metrics': ", "needs admin_key_env"},
+    {MIN "auth: {protect_metrics: yes}\n",
+     "t.yaml:9: key 'auth.protect_metrics': ", "expected true or false"},
+    {MIN "auth: {admin_key_env: sk-abc}\n",
+     "t.yaml:9: key 'auth.admin_key_env': ", "expected the name of an environment variable"},
+    {MIN "auth: {keys: {a: b}}\n", "t.yaml:9: key 'auth.keys': ", "expected a list"},
+    {MIN "auth:\n  keys:\n    - {name: a}\n",
+     "t.yaml:11: key 'auth.keys[0]': ", "give exactly one of key_sha256, key_env"},
+    {MIN "auth:\n  keys:\n    - {name: a, key_env: K, key_sha256: " TEST_SHA "}\n",
+     "t.yaml:11: key 'auth.keys[0]': ", "give exactly one of key_sha256, key_env"},
+    {MIN "auth:\n  keys:\n    - {key_env: K}\n",
+     "t.yaml:11: key 'auth.keys[0].name': ", "required key is missing"},
+    {MIN "auth:\n  keys:\n    - {name: a b, key_env: K}\n",
+     "t.yaml:11: key 'auth.keys[0].name': ", "expected a name"},
+    {MIN "auth:\n  keys:\n    - {name: a, key_env: \"\"}\n",
+     "t.yaml:11: key 'auth.keys[0].key_env': ", "must not be empty"},
+    {MIN "auth:\n  keys:\n    - {name: a, key_env: 9K}\n",
+     "t.yaml:11: key 'auth.keys[0].key_env': ", "expected the name of an environment variable"},
+    {MIN "auth:\n  keys:\n    - {name: a, key_sha256: abc}\n",
+     "t.yaml:11: key 'auth.keys[0].key_sha256': ", "expected 64 hexadecimal characters"},
+    {MIN "auth:\n  keys:\n    - {name: a, key_sha256: "
+         "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a0g}\n",
+     "t.yaml:11: key 'auth.keys[0].key_sha256': ", "expected 64 hexadecimal characters"},
+    {MIN "auth:\n  keys:\n    - {name: a, key_sha256: " TEST_SHA "0}\n",
+     "t.yaml:11: key 'auth.keys[0].key_sha256': ", "expected 64 hexadecimal characters"},
+    {MIN "auth:\n  keys:\n    - {name: a, key_sha256: [x]}\n",
+     "t.yaml:11: key 'auth.keys[0].key_sha256': ", "expected a SHA-256 in hex, got a list"},
+    {MIN "auth:\n  keys:\n    - {name: a, key_sha256: " TEST_SHA "}\n"
+         "    - {name: a, key_env: K}\n",
+     "t.yaml:12: key 'auth.keys[1].name': ", "duplicate key name 'a' (first at line 11)"},
+    {MIN "auth:\n  keys:\n    - {name: a, key_sha256: " TEST_SHA "}\n"
+         "    - {name: b, key_sha256: \"" TEST_SHA "\"}\n",
+     "t.yaml:12: key 'auth.keys[1]': ", "the same key as 'a' (line 11)"},
+    {MIN "auth:\n  keys:\n    - {name: a, key_env: K, tenant: 'x y'}\n",
+     "t.yaml:11: key 'auth.keys[0].tenant': ", "expected a name"},
+    {MIN "auth:\n  keys:\n    - {name: a, key_env: K, rpm: 0}\n",
+     "t.yaml:11: key 'auth.keys[0].rpm': ", "must be at least 1"},
+    {MIN "auth:\n  keys:\n    - {name: a, key_env: K, tpm: 1000000001}\n",
+     "t.yaml:11: key 'auth.keys[0].tpm': ", "must be at most 1000000000"},
+    {MIN "auth:\n  keys:\n    - {name: a, key_env: K, tpm: -5}\n",
+     "t.yaml:11: key 'auth.keys[0].tpm': ", "must not be negative"},
+    {MIN "auth:\n  keys:\n    - {name: a, key_env: K, max_sensitivity_to_cloud: secret}\n",
+     "t.yaml:11: key 'auth.keys[0].max_sensitivity_to_cloud': ", "expected one of public"},
+    {MIN "auth:\n  keys:\n    - {name: a, key_env: K, budget: 1}\n",
+     "t.yaml:11: key 'auth.keys[0].budget': ", "unknown key"},
+    /* budgets */
+    {MIN "budgets: {tenant: t}\n", "t.yaml:9: key 'budgets': ", "expected a list"},
+    {MIN "budgets:\n  - {tenant: t}\n",
+     "t.yaml:10: key 'budgets[0]': ", "give usd_per_day, usd_per_month or both"},
+    {MIN "budgets:\n  - {tenant: t, on_exhausted: reject}\n",
+     "t.yaml:10: key 'budgets[0]': ", "give usd_per_day, usd_per_month or both"},
+    {MIN "budgets:\n  - {usd_per_day: 1}\n",
+     "t.yaml:10: key 'budgets[0].tenant': ", "required key is missing"},
+    {MIN "budgets:\n  - {tenant: t, usd_per_day: -1}\n",
+     "t.yaml:10: key 'budgets[0].usd_per_day': ", "must not be negative"},
+    {MIN "budgets:\n  - {tenant: t, usd_per_day: '5'}\n",
+     "t.yaml:10: key 'budgets[0].usd_per_day': ", "expected a number, got '5'"},
+    {MIN "budgets:\n  - {tenant: t, usd_per_day: .inf}\n",
+     "t.yaml:10: key 'budgets[0].usd_per_day': ", "expected a number"},
+    {MIN "budgets:\n  - {tenant: t, usd_per_day: 0x10}\n",
+     "t.yaml:10: key 'budgets[0].usd_per_day': ", "expected a number"},
+    {MIN "budgets:\n  - {tenant: t, usd_per_day: 1e}\n",
+     "t.yaml:10: key 'budgets[0].usd_per_day': ", "expected a number"},
+    {MIN "budgets:\n  - {tenant: t, usd_per_day: .}\n",
+     "t.yaml:10: key 'budgets[0].usd_per_day': ", "expected a number"},
+    {MIN "budgets:\n  - {tenant: t, usd_per_month: 1e999}\n",
+     "t.yaml:10: key 'budgets[0].usd_per_month': ", "number out of range"},
+    {MIN "budgets:\n  - {tenant: t, usd_per_month: 1, on_exhausted: drop}\n",
+     "t.yaml:10: key 'budgets[0].on_exhausted': ", "expected one of local, reject, got 'drop'"},
+    {MIN "budgets:\n  - {tenant: t, usd_per_day: 1}\n  - {tenant: t, usd_per_month: 2}\n",
+     "t.yaml:11: key 'budgets[1].tenant': ", "duplicate budget for tenant 't' (first at line 10)"},
+    /* price and hardware */
+    {MIN_BACKEND "    price: {input_per_mtok: 1}\n" MIN_POOLS,
+     "t.yaml:7: key 'backends[0].price.output_per_mtok': ", "required key is missing"},
+    {MIN_BACKEND "    price: {input_per_mtok: 1, output_per_mtok: -2}\n" MIN_POOLS,
+     "t.yaml:7: key 'backends[0].price.output_per_mtok': ", "must not be negative"},
+    {MIN_BACKEND
+     "    price: {input_per_mtok: 1, output_per_mtok: 2, cached_per_mtok: 1}\n" MIN_POOLS,
+     "t.yaml:7: key 'backends[0].price.cached_per_mtok': ", "unknown key"},
+    {MIN_BACKEND "    price: 1.25\n" MIN_POOLS,
+     "t.yaml:7: key 'backends[0].price': ", "expected a mapping, got '1.25'"},
+    {MIN_BACKEND "    hardware: {capex_usd: 1, amortize_months: 36, usd_per_kwh: 0.1}\n" MIN_POOLS,
+     "t.yaml:7: key 'backends[0].hardware.watts': ", "required key is missing"},
+    {MIN_BACKEND
+     "    hardware: {capex_usd: 1, amortize_months: 0, watts: 1, usd_per_kwh: 0.1}\n" MIN_POOLS,
+     "t.yaml:7: key 'backends[0].hardware.amortize_months': ", "must be above 0"},
+    {MIN_BACKEND "    hardware: {capex_usd: 1, amortize_months: 1, watts: 1, usd_per_kwh: 0.1}\n"
+                 "    price: {input_per_mtok: 1, output_per_mtok: 2}\n" MIN_POOLS,
+     "t.yaml:7: key 'backends[0].hardware': ", "give either price or hardware, not both"},
+    {"backends:\n  - {name: a, provider: openai, url: http://h, location: cloud, models: [m],\n"
+     "     hardware: {capex_usd: 1, amortize_months: 1, watts: 1, usd_per_kwh: 0.1}}\n"
+     "pools: {local: [a]}\n",
+     "t.yaml:3: key 'backends[0].hardware': ", "only local backends declare hardware"},
+    /* state */
+    {MIN "state: {batch_ms: 0}\n", "t.yaml:9: key 'state.batch_ms': ", "must be at least 1"},
+    {MIN "state: {batch_ms: 10001}\n", "t.yaml:9: key 'state.batch_ms': ", "must be at most 10000"},
+    {MIN "state: {redis: 'http://r:6379'}\n",
+     "t.yaml:9: key 'state.redis': ", "expected \"\" or redis://host:port"},
+    {MIN "state: {redis: 'redis://'}\n",
+     "t.yaml:9: key 'state.redis': ", "expected \"\" or redis://host:port"},
+    {MIN "state: {redis: 'redis://h :1'}\n",
+     "t.yaml:9: key 'state.redis': ", "must not contain spaces"},
+    {MIN "state: {sqlite: [a]}\n", "t.yaml:9: key 'state.sqlite': ", "expected a string"},
+    {MIN "state: {rate_limit_fail_open: 1}\n",
+     "t.yaml:9: key 'state.rate_limit_fail_open': ", "expected true or false"},
+    {MIN "state: {budget_fail_open: no}\n",
+     "t.yaml:9: key 'state.budget_fail_open': ", "expected true or false"},
+    {MIN "state: {postgres: x}\n", "t.yaml:9: key 'state.postgres': ", "unknown key"},
+    /* report */
+    {MIN "report: {reference_backend: nope}\n",
+     "t.yaml:9: key 'report.reference_backend': ", "no backend named 'nope'"},
+    {MIN "report: {reference_backend: a}\n",
+     "t.yaml:9: key 'report.reference_backend': ", "backend 'a' has no price to compare with"},
+    {MIN "report: {reference: a}\n", "t.yaml:9: key 'report.reference': ", "unknown key"},
+};
+
+static void test_accounting_errors(void **state)
+{
+    for (size_t i = 0; i < sizeof accounting_error_cases / sizeof accounting_error_cases[0]; i++) {
+        const struct error_case *tc = &accounting_error_cases[i];
+        seam_config *cfg = (seam_config *)1;
+        char err[512] = "";
+        seam_rc rc = parse(tc->yaml, &cfg, err, sizeof err);
+        if (rc != SEAM_ERR_CONFIG)
+            fail_msg("accounting case %zu: rc %d, err '%s'\n--- yaml:\n%s", i, rc, err, tc->yaml);
+        assert_null(cfg);
+        if (strncmp(err, tc->where, strlen(tc->where)) != 0)
+            fail_msg("accounting case %zu: '%s' does not start with '%s'", i, err, tc->where);
+        if (!strstr(err, tc->what))
+            fail_msg("accounting case %zu: '%s' does not contain '%s'", i, err, tc->what);
+    }
+}
+
+/* A key pasted where its hash belongs is not echoed. */
+static void test_accounting_error_hides_key(void **state)
+{
+    seam_config *cfg = NULL;
+    char err[512];
+    assert_int_equal(parse(MIN
+                           "auth:\n  keys:\n    - {name: a, key_sha256: sk-live-abcdef123456}\n",
+                           &cfg, err, sizeof err),
+                     SEAM_ERR_CONFIG);
+    assert_contains(err, "t.yaml:11: key 'auth.keys[0].key_sha256'");
+    assert_null(strstr(err, "abcdef"));
+}
+
+static void test_accounting_print(void **state)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&text, &len);
+    assert_non_null(out);
+    setenv("SEAM_TEST_PRINT_KEY", "sk-print-me-not", 1);
+    setenv("SEAM_TEST_PRINT_ADMIN", "admin-print-me-not", 1);
+    unsetenv("SEAM_TEST_PRINT_UNSET");
+    seam_config *cfg = parse_ok(
+        "backends:\n"
+        "  - {name: a, provider: openai, url: http://h:1, location: local, models: [m],"
+        " hardware: {capex_usd: 7300, amortize_months: 10, watts: 1000, usd_per_kwh: 0.2}}\n"
+        "  - {name: c, provider: openai, url: https://c, location: cloud, models: [m],"
+        " price: {input_per_mtok: 1.25, output_per_mtok: 10, cached_input_per_mtok: 0.125}}\n"
+        "  - {name: d, provider: openai, url: https://d, location: cloud, models: [m]}\n"
+        "pools: {local: [a]}\n"
+        "auth:\n"
+        "  admin_key_env: SEAM_TEST_PRINT_ADMIN\n"
+        "  protect_metrics: true\n"
+        "  keys:\n"
+        "    - {name: env, key_env: SEAM_TEST_PRINT_KEY, tenant: fin, rpm: 60, tpm: 1000}\n"
+        "    - {name: hashed, key_sha256: " TEST_SHA ", max_sensitivity_to_cloud: internal}\n"
+        "    - {name: ghost, key_env: SEAM_TEST_PRINT_UNSET}\n"
+        "budgets:\n"
+        "  - {tenant: fin, usd_per_day: 20, usd_per_month: 300}\n"
+        "  - {tenant: nobody, usd_per_month: 5, on_exhausted: reject}\n"
+        "state: {sqlite: '', redis: 'redis://127.0.0.1:6379', batch_ms: 100}\n"
+        "report: {reference_backend: c}\n");
+    seam_config_print(cfg, out);
+    fclose(out);
+    unsetenv("SEAM_TEST_PRINT_KEY");
+    unsetenv("SEAM_TEST_PRINT_ADMIN");
+
+    assert_contains(text, "hardware        7300 USD over 10 months, 1000 W at 0.2 USD/kWh: "
+                          "1.2000 USD per hour");
+    assert_contains(text, "price           1.25 in / 10 out / 0.125 cached in USD per million");
+    assert_contains(text, "price           none (costs 0)");
+    assert_contains(text, "admin_key_env    SEAM_TEST_PRINT_ADMIN (set)");
+    assert_contains(text, "protect_metrics  true");
+    assert_contains(text, "keys (3)");
+    assert_contains(text, "env (line 10): tenant fin, key from SEAM_TEST_PRINT_KEY (set),"
+                          " rpm 60, tpm 1000\n");
+    assert_contains(text, "hashed (line 11): tenant hashed, key_sha256 9f86d081..., no rate limit,"
+                          " max_sensitivity_to_cloud internal\n");
+    assert_contains(text, "key from SEAM_TEST_PRINT_UNSET (NOT SET)");
+    assert_contains(text, "warning: SEAM_TEST_PRINT_UNSET is not set: key 'ghost' matches nothing");
+    /* Never a key, never a whole hash. */
+    assert_null(strstr(text, "print-me-not"));
+    assert_null(strstr(text, "9f86d0818"));
+    assert_contains(text, "budgets (2)");
+    assert_contains(text, "fin (line 14): 20 USD per day, 300 USD per month, when exhausted: "
+                          "route to local backends");
+    assert_contains(text, "nobody (line 15): 5 USD per month, when exhausted: reject (429)");
+    assert_contains(text, "warning: no key has tenant 'nobody'");
+    assert_null(strstr(text, "no key has tenant 'fin'"));
+    assert_contains(text, "sqlite     off (no ledger)");
+    assert_contains(text, "redis      redis://127.0.0.1:6379");
+    assert_contains(text, "batch_ms   100");
+    assert_contains(text, "rate limits fail open, budgets fail closed");
+    assert_contains(text, "reference_backend  c");
+    free(text);
+    seam_config_free(cfg);
+
+    /* The defaults, printed. */
+    text = NULL;
+    out = open_memstream(&text, &len);
+    cfg = parse_ok(MIN);
+    seam_config_print(cfg, out);
+    fclose(out);
+    assert_contains(text, "admin_key_env    none: admin endpoints are refused");
+    assert_contains(text, "keys (0): every client is anonymous");
+    assert_contains(text, "budgets (0)");
+    assert_contains(text, "sqlite     ./seam.db (ledger and budgets)");
+    assert_contains(text, "redis      none (limits are per process)");
+    assert_contains(text, "report     no reference_backend");
+    free(text);
+    seam_config_free(cfg);
+}
+
 /* ---- fault injection ------------------------------------------------------ */
 
 /* Fails the 1st, 2nd, ... allocation in turn: every run must fail cleanly
@@ -850,6 +1293,28 @@ static void test_fault_injection(void **state)
                         " set: {reasoning: off, max_tokens_cap: 64, force: true}}\n"
                         "    - {name: r2, route: local, set: {max_tokens_cap: 9}}\n",
                         NULL);
+    setenv("SEAM_TEST_FAULT_KEY", "fault-secret", 1);
+    run_fault_injection(
+        "backends:\n"
+        "  - {name: a, provider: openai, url: http://a, location: local, models: [x],"
+        " hardware: {capex_usd: 6000, amortize_months: 36, watts: 350, usd_per_kwh: 0.15}}\n"
+        "  - {name: b, provider: openai, url: http://b, location: cloud, models: [x],"
+        " price: {input_per_mtok: 1.25, output_per_mtok: 10, cached_input_per_mtok: 0.125}}\n"
+        "pools: {local: [a], cloud: [b]}\n"
+        "auth:\n"
+        "  admin_key_env: SEAM_ADMIN_KEY\n"
+        "  protect_metrics: true\n"
+        "  keys:\n"
+        "    - {name: k1, key_env: SEAM_TEST_FAULT_KEY, tenant: t1, rpm: 5, tpm: 100}\n"
+        "    - {name: k2, key_sha256: " TEST_SHA "}\n"
+        "    - {name: k3, key_env: SEAM_TEST_FAULT_UNSET, max_sensitivity_to_cloud: public}\n"
+        "budgets:\n"
+        "  - {tenant: t1, usd_per_day: 1}\n"
+        "  - {tenant: k2, usd_per_month: 2, on_exhausted: reject}\n"
+        "state: {sqlite: /tmp/x.db, redis: 'redis://r:6379', batch_ms: 5}\n"
+        "report: {reference_backend: b}\n",
+        NULL);
+    unsetenv("SEAM_TEST_FAULT_KEY");
     run_fault_injection(NULL, "seam.yaml");
 }
 
@@ -1117,6 +1582,12 @@ int main(void)
         cmocka_unit_test(test_detect_errors),
         cmocka_unit_test(test_detect_print),
         cmocka_unit_test(test_detect_fault_injection),
+        cmocka_unit_test(test_accounting_defaults),
+        cmocka_unit_test(test_accounting_everything_set),
+        cmocka_unit_test(test_accounting_key_env),
+        cmocka_unit_test(test_accounting_errors),
+        cmocka_unit_test(test_accounting_error_hides_key),
+        cmocka_unit_test(test_accounting_print),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -104,8 +104,8 @@ static void test_hardware(void **state)
     assert_double_equal(seam_cost_request(&b, 10, 10, 0, 0), 0.0, EPS);
     assert_double_equal(seam_cost_request(&b, 10, 10, 0, -1), 0.0, EPS);
     /* Energy only (nothing to amortise). */
-    seam_hardware h = {.set = true, .capex_usd = 0, .amortize_months = 0, .watts = 1000,
-                       .usd_per_kwh = 0.2};
+    seam_hardware h = {
+        .set = true, .capex_usd = 0, .amortize_months = 0, .watts = 1000, .usd_per_kwh = 0.2};
     assert_double_equal(seam_cost_hourly(&h), 0.2, EPS);
     /* Not set: nothing. */
     seam_hardware off = {0};
