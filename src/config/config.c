@@ -20,6 +20,7 @@
  * every array is allocated zeroed and its count set before it is filled.
  */
 #include "config/config.h"
+#include "state/shared.h"
 #include "core/alloc.h"
 #include "core/buf.h"
 
@@ -2023,10 +2024,9 @@ static seam_rc fn_budgets(ctx *c, struct fy_node *v, int line, const char *path,
 
 /* ---- state: the ledger and shared counters -------------------------------- */
 
-/* state.redis: "" (one process) or redis://host:port, as hiredis is
- * given them. Userinfo and a database number are not parsed here: the
- * Redis client reads the URL; this check catches a wrong scheme or a
- * stray space. */
+/* state.redis: "" (one process) or a redis:// URL, checked by the same
+ * parser the Redis client uses (state/shared.h), so that a URL the file
+ * accepts is one seam can connect with. */
 static seam_rc fn_state_redis(ctx *c, struct fy_node *v, int line, const char *path, void *base)
 {
     seam_config *cfg = base;
@@ -2039,6 +2039,9 @@ static seam_rc fn_state_redis(ctx *c, struct fy_node *v, int line, const char *p
     for (const char *q = u; *q; q++)
         if ((unsigned char)*q <= 0x20 || *q == 0x7f)
             return fail(c, line, path, "must not contain spaces or control characters");
+    char why[200];
+    if (!seam_shared_url_valid(u, why, sizeof(why)))
+        return fail(c, line, path, why);
     return SEAM_OK;
 }
 

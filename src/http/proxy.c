@@ -1121,6 +1121,17 @@ static void on_shared_rate(void *arg, bool allowed, unsigned retry_after_s, bool
     if (!ex)
         return;
     ex->adm = NULL;
+    if (!allowed && retry_after_s == 0) { /* more than a whole minute's tokens */
+        char text[240];
+        snprintf(text, sizeof(text),
+                 "this request needs about %llu tokens, more than key %s may use in a minute "
+                 "(%llu); lower max_tokens or shorten the prompt",
+                 (unsigned long long)ex->task.tokens, ex->key->name,
+                 (unsigned long long)ex->key->tpm);
+        ex->blocked = SEAM_BLOCK_RATE_LIMIT + 1;
+        reply_error(ex, 400, "invalid_request_error", "tokens_per_minute_exceeded", NULL, text);
+        return;
+    }
     if (!allowed) {
         refuse_rate(ex, retry_after_s, "requests or tokens per minute");
         return;
