@@ -220,11 +220,16 @@ static void exchange_record(seam_exchange *ex)
     r.ingress = ex->ing->name;
     if (ex->creq) {
         r.kind = seam_kind_name(ex->task.kind);
+        r.complexity = seam_complexity_name(ex->task.complexity);
+        r.tokens_est = (int64_t)ex->task.tokens;
         if (ex->task.declared & SEAM_TASK_DECLARED_SENSITIVITY)
             r.declared = seam_sensitivity_name(ex->task.declared_sensitivity);
         r.sensitivity = seam_sensitivity_name(ex->task.sensitivity);
         r.stream = ex->creq->stream;
+    } else {
+        r.tokens_est = -1;
     }
+    r.set_applied = ex->set_applied[0] ? ex->set_applied : NULL;
     r.detected = ex->detected;
     if (ex->decided) {
         r.rule = ex->d.rule;

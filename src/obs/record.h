@@ -19,6 +19,9 @@ typedef struct seam_request_record {
     const char *key_name;
     const char *ingress;     /* "openai", "anthropic", "ollama-chat", ... */
     const char *kind;        /* task kind name */
+    const char *complexity;  /* task complexity name */
+    int64_t tokens_est;      /* seam's estimate of prompt + requested output, -1 none */
+    const char *set_applied; /* what the rule's set changed ("reasoning=off"), or NULL */
     const char *declared;    /* declared sensitivity name, NULL when not declared */
     const char *sensitivity; /* effective sensitivity name */
     const char *detected;    /* "TYPE=N,TYPE=N" or NULL */
