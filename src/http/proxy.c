@@ -94,6 +94,7 @@ struct seam_exchange {
     struct evbuffer *chunk;
     struct event *watch; /* notices the client hanging up while we wait */
     bool reply_started, client_gone, finished, stream_failed;
+    bool visible; /* a token of the answer was produced: from here on it goes out */
     bool reply_sent;   /* the last byte is queued: on_reply_written ends the count */
     char failure[256]; /* set when seam aborted the transfer: why */
     int status;
@@ -598,6 +599,9 @@ static int on_stream_event(void *ctx, const seam_event *ev)
     }
     if (ev->type == SEAM_EV_ERROR)
         ex->stream_failed = true;
+    if (ev->type == SEAM_EV_TEXT_DELTA || ev->type == SEAM_EV_THINKING_DELTA ||
+        ev->type == SEAM_EV_REFUSAL_DELTA || ev->type == SEAM_EV_TOOL_CALL_BEGIN)
+        ex->visible = true;
     return ex->ing->writer_event(ex->writer, ev, &ex->out) == SEAM_OK ? 0 : -1;
 }
 
@@ -640,7 +644,10 @@ static int on_upstream_data(void *ctx, seam_transfer *t, const char *p, size_t n
     }
     seam_event_sink sink = answer_sink(ex, (seam_event_sink){on_stream_event, ex});
     seam_rc rc = ex->prov->stream_feed(ex->pstream, p, n, &sink, err, sizeof(err));
-    flush_stream(ex);
+    /* Nothing reaches the client before the first visible token, so that an
+     * upstream dying before it can be retried without the client knowing. */
+    if (ex->visible)
+        flush_stream(ex);
     if (rc != SEAM_OK) {
         if (!ex->failure[0])
             snprintf(ex->failure, sizeof(ex->failure), "backend %s: %s", ex->backend->name,
