@@ -29,7 +29,13 @@ endif
 # Objects of different compilers never mix: `make CC=clang` builds in its own tree.
 B := build/$(FLAVOUR)-$(notdir $(firstword $(CC)))
 
-LIB_OBJ  := $(LIB_SRC:%.c=$(B)/%.o)
+# The dashboard's files, embedded in the binary (src/http/ui.h): ui/ and
+# uPlot's dist files, installed by npm (package.json), never committed.
+UI_FILES := $(sort $(wildcard ui/*)) node_modules/uplot/dist/uPlot.iife.min.js \
+            node_modules/uplot/dist/uPlot.min.css
+UI_GEN   := $(B)/gen/ui_assets.c
+
+LIB_OBJ  := $(LIB_SRC:%.c=$(B)/%.o) $(UI_GEN:.c=.o)
 MAIN_OBJ := $(B)/src/main.o
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 
@@ -43,6 +49,14 @@ $(BIN): $(MAIN_OBJ) $(LIB_OBJ)
 $(B)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS_ALL) $(WARN) $(XFLAGS) -MMD -MP -c -o $@ $<
+
+$(UI_GEN): scripts/ui-assets.sh $(UI_FILES)
+	@mkdir -p $(dir $@)
+	./scripts/ui-assets.sh $@ $(UI_FILES)
+$(UI_GEN:.c=.o): $(UI_GEN)
+	$(CC) $(CPPFLAGS_ALL) $(WARN) $(XFLAGS) -c -o $@ $<
+node_modules/uplot/dist/%:
+	@echo "missing $@: run npm ci (scripts/install-deps.sh installs the npm packages)" >&2; exit 1
 
 $(B)/tests/%: tests/unit/%.c $(LIB_OBJ)
 	@mkdir -p $(dir $@)

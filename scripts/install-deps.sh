@@ -14,6 +14,7 @@ DEBS=(
   libhiredis-dev redis-server     # state.redis: limits and budgets shared by replicas; tests start a redis-server
   libsqlite3-dev                  # the usage ledger (src/ledger/)
   sqlite3                         # CLI: the ledger integration test reads rows with it
+  chromium                        # headless browser for the dashboard test (driven by playwright-core)
   ca-certificates curl
   jq wrk valgrind                 # benchmarks (make bench)
 )
@@ -34,7 +35,10 @@ if [ "${#missing[@]}" -gt 0 ]; then
 fi
 
 # Integration tests and fake upstreams run on Node with the official client
-# packages; package-lock.json pins their versions.
+# packages; the build embeds uPlot (the dashboard's charts) from
+# node_modules, and the dashboard test drives chromium with playwright-core
+# (the library only: it uses Debian's chromium, never downloads a browser).
+# package-lock.json pins their versions.
 if [ -f package.json ]; then
   if [ -f package-lock.json ]; then npm ci --no-audit --no-fund --loglevel=error
   else npm install --no-audit --no-fund --loglevel=error; fi

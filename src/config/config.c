@@ -23,6 +23,7 @@
 #include "state/shared.h"
 #include "core/alloc.h"
 #include "core/buf.h"
+#include "providers/provider.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -42,6 +43,7 @@ _Static_assert(sizeof(seam_location) == sizeof(int), "enum size");
 _Static_assert(sizeof(seam_provider_kind) == sizeof(int), "enum size");
 _Static_assert(sizeof(seam_unknown_model) == sizeof(int), "enum size");
 _Static_assert(sizeof(seam_pinned_violation) == sizeof(int), "enum size");
+_Static_assert(sizeof(seam_pool_strategy) == sizeof(int), "enum size");
 
 /* A configuration file bigger than this is a mistake, not a configuration. */
 #define CONFIG_MAX_BYTES (4u << 20)
@@ -53,7 +55,7 @@ _Static_assert(sizeof(seam_pinned_violation) == sizeof(int), "enum size");
 #define DEFAULT_LISTEN_PORT 8080
 #define DEFAULT_POOL        "local"
 #define DEFAULT_SQLITE      "./seam.db"
-#define MAX_FIELDS          16
+#define MAX_FIELDS          20
 
 /* Rate limits above a billion per minute are no limit at all; the bound
  * keeps the rate limiter's nanosecond arithmetic exact enough. */
@@ -108,6 +110,21 @@ static const char *pinned_name(int v)
     return v == SEAM_PINNED_REROUTE ? "reroute" : v == SEAM_PINNED_REJECT ? "reject" : "?";
 }
 
+static const char *strategy_name(int v)
+{
+    static const char *const names[SEAM_STRATEGY__COUNT] = {
+        [SEAM_STRATEGY_LEAST_OUTSTANDING] = "least_outstanding",
+        [SEAM_STRATEGY_ROUND_ROBIN] = "round_robin",
+        [SEAM_STRATEGY_WEIGHTED] = "weighted",
+    };
+    return v >= 0 && v < SEAM_STRATEGY__COUNT ? names[v] : "?";
+}
+
+const char *seam_strategy_name(seam_pool_strategy s)
+{
+    return strategy_name((int)s);
+}
+
 static const char *sens_name(int v)
 {
     return seam_sensitivity_name((seam_sensitivity)v);
@@ -141,6 +158,11 @@ static int unknown_model_parse(const char *s, int *out)
 static int pinned_parse(const char *s, int *out)
 {
     return parse_by_name(s, out, 2, pinned_name);
+}
+
+static int strategy_parse(const char *s, int *out)
+{
+    return parse_by_name(s, out, SEAM_STRATEGY__COUNT, strategy_name);
 }
 
 static int sens_parse(const char *s, int *out)
@@ -222,6 +244,7 @@ static const enum_desc en_provider = {SEAM_PROVIDER__COUNT, provider_name, provi
 static const enum_desc en_location = {2, location_name, location_parse};
 static const enum_desc en_unknown_model = {2, unknown_model_name, unknown_model_parse};
 static const enum_desc en_pinned = {2, pinned_name, pinned_parse};
+static const enum_desc en_strategy = {SEAM_STRATEGY__COUNT, strategy_name, strategy_parse};
 static const enum_desc en_sens = {SEAM_SENS__COUNT, sens_name, sens_parse};
 static const enum_desc en_kind = {SEAM_KIND__COUNT, kind_name, kind_parse};
 static const enum_desc en_cplx = {SEAM_CPLX__COUNT, cplx_name, cplx_parse};
@@ -925,6 +948,134 @@ static seam_rc fn_limits(ctx *c, struct fy_node *v, int line, const char *path, 
     return walk(c, v, line, path, limit_fields, NLIMIT, base, at);
 }
 
+/* ---- resilience: timeouts, circuit breakers, health --------------------- */
+
+/* Durations are at most INT32_MAX ms (about 24 days): libcurl takes them as
+ * a long, and the breaker works in nanoseconds, where that still fits. */
+#define MAX_MS INT32_MAX
+
+/* timeouts: {connect_ms, first_byte_ms, idle_ms, total_ms}, top level and
+ * per backend. No defaults here: a key left out stays 0, which build()
+ * resolves (backend, then top level, then the built-in default), so a
+ * backend overriding one key keeps the others from the top level. */
+static const field timeout_fields[] = {
+    {.key = "connect_ms",
+     .type = T_U64,
+     .off = offsetof(seam_timeouts, connect_ms),
+     .min = 1,
+     .max = MAX_MS},
+    {.key = "first_byte_ms",
+     .type = T_U64,
+     .off = offsetof(seam_timeouts, first_byte_ms),
+     .min = 1,
+     .max = MAX_MS},
+    {.key = "idle_ms",
+     .type = T_U64,
+     .off = offsetof(seam_timeouts, idle_ms),
+     .min = 1,
+     .max = MAX_MS},
+    {.key = "total_ms",
+     .type = T_U64,
+     .off = offsetof(seam_timeouts, total_ms),
+     .min = 1,
+     .max = MAX_MS},
+};
+#define NTIMEOUT (sizeof timeout_fields / sizeof timeout_fields[0])
+
+#define DEFAULT_CONNECT_MS    10000
+#define DEFAULT_FIRST_BYTE_MS 60000
+#define DEFAULT_IDLE_MS       30000
+
+/* circuit: {failures, window_ms, cooldown_ms, half_open_max}, resolved the
+ * same way. The breaker keeps the times of the last <failures> failures,
+ * hence the bound on it. */
+static const field circuit_fields[] = {
+    {.key = "failures",
+     .type = T_U64,
+     .off = offsetof(seam_circuit_conf, failures),
+     .min = 1,
+     .max = 1000},
+    {.key = "window_ms",
+     .type = T_U64,
+     .off = offsetof(seam_circuit_conf, window_ms),
+     .min = 1,
+     .max = MAX_MS},
+    {.key = "cooldown_ms",
+     .type = T_U64,
+     .off = offsetof(seam_circuit_conf, cooldown_ms),
+     .min = 1,
+     .max = MAX_MS},
+    {.key = "half_open_max",
+     .type = T_U64,
+     .off = offsetof(seam_circuit_conf, half_open_max),
+     .min = 1,
+     .max = 1000},
+};
+#define NCIRCUIT (sizeof circuit_fields / sizeof circuit_fields[0])
+
+static const seam_circuit_conf default_circuit = {5, 10000, 5000, 1};
+
+static seam_rc fn_timeouts(ctx *c, struct fy_node *v, int line, const char *path, void *base)
+{
+    int at[NTIMEOUT];
+    return walk(c, v, line, path, timeout_fields, NTIMEOUT, &((seam_config *)base)->timeouts, at);
+}
+
+static seam_rc fn_circuit(ctx *c, struct fy_node *v, int line, const char *path, void *base)
+{
+    int at[NCIRCUIT];
+    return walk(c, v, line, path, circuit_fields, NCIRCUIT, &((seam_config *)base)->circuit, at);
+}
+
+static seam_rc fn_backend_timeouts(ctx *c, struct fy_node *v, int line, const char *path,
+                                   void *base)
+{
+    int at[NTIMEOUT];
+    return walk(c, v, line, path, timeout_fields, NTIMEOUT, &((seam_backend_conf *)base)->timeouts,
+                at);
+}
+
+static seam_rc fn_backend_circuit(ctx *c, struct fy_node *v, int line, const char *path, void *base)
+{
+    int at[NCIRCUIT];
+    return walk(c, v, line, path, circuit_fields, NCIRCUIT, &((seam_backend_conf *)base)->circuit,
+                at);
+}
+
+/* health.path: appended to the backend's URL, so it starts with a slash
+ * and holds no spaces or control characters. */
+static seam_rc fn_health_path(ctx *c, struct fy_node *v, int line, const char *path, void *base)
+{
+    seam_backend_conf *b = base;
+    seam_rc rc = get_string(c, v, line, path, &b->health.path);
+    if (rc != SEAM_OK)
+        return rc;
+    if (b->health.path[0] != '/')
+        return fail(c, line, path, "must start with /, as /v1/models");
+    for (const char *q = b->health.path; *q; q++)
+        if ((unsigned char)*q <= 0x20 || *q == 0x7f)
+            return fail(c, line, path, "must not contain spaces or control characters");
+    return SEAM_OK;
+}
+
+static const field health_fields[] = {
+    /* Absent: the provider's probe path (set in fn_backends). */
+    {.key = "path", .type = T_FN, .fn = fn_health_path},
+    {.key = "interval_ms",
+     .type = T_U64,
+     .off = offsetof(seam_backend_conf, health.interval_ms),
+     .def = 10000,
+     .min = 100,
+     .max = MAX_MS},
+};
+#define NHEALTH (sizeof health_fields / sizeof health_fields[0])
+
+static seam_rc fn_backend_health(ctx *c, struct fy_node *v, int line, const char *path, void *base)
+{
+    int at[NHEALTH];
+    return walk(c, v, line, path, health_fields, NHEALTH, base, at);
+}
+
 enum {
     B_NAME,
     B_PROVIDER,
@@ -938,6 +1089,10 @@ enum {
     B_CAPS,
     B_PRICE,
     B_HARDWARE,
+    B_TIMEOUTS,
+    B_CIRCUIT,
+    B_MAXCONC,
+    B_HEALTH,
     B__COUNT
 };
 
@@ -1001,6 +1156,17 @@ static const field backend_fields[B__COUNT] = {
      * a local machine its hardware, from which an hourly cost is derived. */
     [B_PRICE] = {.key = "price", .type = T_FN, .fn = fn_backend_price},
     [B_HARDWARE] = {.key = "hardware", .type = T_FN, .fn = fn_backend_hardware},
+    /* Resilience (issue 5): overrides of the top-level timeouts and
+     * circuit, a concurrency cap and the health probe. */
+    [B_TIMEOUTS] = {.key = "timeouts", .type = T_FN, .fn = fn_backend_timeouts},
+    [B_CIRCUIT] = {.key = "circuit", .type = T_FN, .fn = fn_backend_circuit},
+    [B_MAXCONC] = {.key = "max_concurrency",
+                   .type = T_U64,
+                   .off = offsetof(seam_backend_conf, max_concurrency),
+                   .def = 0,
+                   .min = 0,
+                   .max = 1000000},
+    [B_HEALTH] = {.key = "health", .type = T_FN, .fn = fn_backend_health},
 };
 
 /* price: USD per million tokens. Zero is a valid price (a free tier). */
@@ -1125,9 +1291,16 @@ static seam_rc fn_backends(ctx *c, struct fy_node *v, int line, const char *path
         b->index = i;
         b->line = node_line(item, line);
         apply_defaults(backend_fields, B__COUNT, b);
+        apply_defaults(health_fields, NHEALTH, b);
         rc = walk(c, item, b->line, sub, backend_fields, B__COUNT, b, at);
         if (rc != SEAM_OK)
             return rc;
+        /* The probe keeps its provider's path unless the file names one. */
+        if (!b->health.path) {
+            b->health.path = seam_strdup(seam_provider_get(b->provider)->probe_path);
+            if (!b->health.path)
+                return oom(c);
+        }
         for (size_t j = 0; j < i; j++)
             if (!strcmp(cfg->backends[j].name, b->name)) {
                 path_key(key, sub, "name", 4);
@@ -1164,6 +1337,142 @@ static seam_rc fn_backends(ctx *c, struct fy_node *v, int line, const char *path
     return SEAM_OK;
 }
 
+/* A pool's backend list: names of declared backends, each once. */
+static seam_rc pool_backends(ctx *c, struct fy_node *v, int line, const char *path,
+                             seam_pool_conf *pool)
+{
+    seam_config *cfg = c->cfg;
+    char el[PATH_MAX_LEN], got[64];
+    size_t nb = 0;
+    seam_rc rc = get_list(c, v, line, path, true, &nb);
+    if (rc != SEAM_OK)
+        return rc;
+    pool->backends = seam_calloc(nb, sizeof *pool->backends);
+    if (!pool->backends)
+        return oom(c);
+
+    void *it = NULL;
+    struct fy_node *item;
+    for (size_t j = 0; (item = fy_node_sequence_iterate(v, &it)) && j < nb; j++) {
+        int iline = node_line(item, line);
+        const char *bs;
+        size_t blen, bi;
+        path_index(el, path, j);
+        rc = get_scalar(c, item, iline, el, "a backend name", &bs, &blen);
+        if (rc != SEAM_OK)
+            return rc;
+        for (bi = 0; bi < cfg->nbackends; bi++)
+            if (strlen(cfg->backends[bi].name) == blen && !memcmp(cfg->backends[bi].name, bs, blen))
+                break;
+        if (bi == cfg->nbackends)
+            return fail(c, iline, el, "no backend named %s", describe(item, got, sizeof got));
+        for (size_t q = 0; q < pool->nbackends; q++)
+            if (pool->backends[q] == bi)
+                return fail(c, iline, el, "backend %s is listed twice",
+                            describe(item, got, sizeof got));
+        pool->backends[pool->nbackends++] = bi;
+    }
+    return SEAM_OK;
+}
+
+static seam_rc fn_pool_backends(ctx *c, struct fy_node *v, int line, const char *path, void *base)
+{
+    return pool_backends(c, v, line, path, base);
+}
+
+/* weights: one positive integer per backend, in the order of `backends`
+ * (parsed before this key: see pool_fields). A weight lives on the pool,
+ * not the backend, because one backend may weigh differently in two pools. */
+static seam_rc fn_pool_weights(ctx *c, struct fy_node *v, int line, const char *path, void *base)
+{
+    seam_pool_conf *pool = base;
+    size_t n = 0;
+    seam_rc rc = get_list(c, v, line, path, true, &n);
+    if (rc != SEAM_OK)
+        return rc;
+    if (n != pool->nbackends)
+        return fail(c, line, path, "expected one weight per backend (%zu), got %zu",
+                    pool->nbackends, n);
+    pool->weights = seam_calloc(n, sizeof *pool->weights);
+    if (!pool->weights)
+        return oom(c);
+    void *it = NULL;
+    struct fy_node *item;
+    for (size_t j = 0; (item = fy_node_sequence_iterate(v, &it)) && j < n; j++) {
+        char el[PATH_MAX_LEN];
+        path_index(el, path, j);
+        rc = get_uint(c, item, node_line(item, line), el, 1, 1000000, &pool->weights[j]);
+        if (rc != SEAM_OK)
+            return rc;
+    }
+    return SEAM_OK;
+}
+
+static seam_rc fn_pool_spill(ctx *c, struct fy_node *v, int line, const char *path, void *base)
+{
+    seam_pool_conf *pool = base;
+    seam_rc rc = fn_pool_ref(c, v, line, path, &pool->spill);
+    if (rc != SEAM_OK)
+        return rc;
+    if (pool->spill == pool->index)
+        return fail(c, line, path, "a pool cannot spill into itself");
+    pool->has_spill = true;
+    return SEAM_OK;
+}
+
+static seam_rc fn_pool_stream_resume(ctx *c, struct fy_node *v, int line, const char *path,
+                                     void *base);
+
+static const field queue_fields[] = {
+    {.key = "max",
+     .type = T_U64,
+     .off = offsetof(seam_pool_conf, queue.max),
+     .def = 0,
+     .min = 0,
+     .max = 1000000},
+    {.key = "timeout_ms",
+     .type = T_U64,
+     .off = offsetof(seam_pool_conf, queue.timeout_ms),
+     .def = 30000,
+     .min = 1,
+     .max = MAX_MS},
+};
+#define NQUEUE (sizeof queue_fields / sizeof queue_fields[0])
+
+static seam_rc fn_pool_queue(ctx *c, struct fy_node *v, int line, const char *path, void *base)
+{
+    int at[NQUEUE];
+    return walk(c, v, line, path, queue_fields, NQUEUE, base, at);
+}
+
+enum { PL_BACKENDS, PL_STRATEGY, PL_WEIGHTS, PL_RETRIES, PL_QUEUE, PL_SPILL, PL_RESUME, PL__COUNT };
+
+/* The long form of a pool. Table order matters: weights are checked
+ * against the backends parsed before them. */
+static const field pool_fields[PL__COUNT] = {
+    [PL_BACKENDS] = {.key = "backends", .type = T_FN, .flags = F_REQUIRED, .fn = fn_pool_backends},
+    [PL_STRATEGY] = {.key = "strategy",
+                     .type = T_ENUM,
+                     .off = offsetof(seam_pool_conf, strategy),
+                     .def = SEAM_STRATEGY_LEAST_OUTSTANDING,
+                     .en = &en_strategy},
+    [PL_WEIGHTS] = {.key = "weights", .type = T_FN, .fn = fn_pool_weights},
+    /* Attempts after the first within this pool: 2 means at most 3 tries
+     * before the next fallback pool. */
+    [PL_RETRIES] = {.key = "retries",
+                    .type = T_U64,
+                    .off = offsetof(seam_pool_conf, retries),
+                    .def = 2,
+                    .min = 0,
+                    .max = 10},
+    [PL_QUEUE] = {.key = "queue", .type = T_FN, .fn = fn_pool_queue},
+    [PL_SPILL] = {.key = "spill", .type = T_FN, .fn = fn_pool_spill},
+    [PL_RESUME] = {.key = "stream_resume", .type = T_FN, .fn = fn_pool_stream_resume},
+};
+
+/* pools: a mapping of names to either a list of backends (the short form)
+ * or a mapping (the long form, pool_fields). Names are read in a first pass
+ * so that `spill` may name a pool defined further down. */
 static seam_rc fn_pools(ctx *c, struct fy_node *v, int line, const char *path, void *base)
 {
     seam_config *cfg = base;
@@ -1183,11 +1492,11 @@ static seam_rc fn_pools(ctx *c, struct fy_node *v, int line, const char *path, v
     struct fy_node_pair *p;
     for (size_t i = 0; (p = fy_node_mapping_iterate(v, &it)) && i < cfg->npools; i++) {
         seam_pool_conf *pool = &cfg->pools[i];
-        struct fy_node *key = fy_node_pair_key(p), *val = fy_node_pair_value(p);
+        struct fy_node *key = fy_node_pair_key(p);
         int kline = node_line(key, line);
-        char sub[PATH_MAX_LEN], el[PATH_MAX_LEN];
+        char sub[PATH_MAX_LEN];
         const char *s;
-        size_t len, nb = 0;
+        size_t len;
         seam_rc rc = get_scalar(c, key, kline, path, "a pool name", &s, &len);
         if (rc != SEAM_OK)
             return rc;
@@ -1202,34 +1511,45 @@ static seam_rc fn_pools(ctx *c, struct fy_node *v, int line, const char *path, v
         pool->name = seam_strndup(s, len);
         if (!pool->name)
             return oom(c);
-        rc = get_list(c, val, kline, sub, true, &nb);
-        if (rc != SEAM_OK)
-            return rc;
-        pool->backends = seam_calloc(nb, sizeof *pool->backends);
-        if (!pool->backends)
-            return oom(c);
+        pool->index = i;
+        pool->line = kline;
+        apply_defaults(pool_fields, PL__COUNT, pool);
+        apply_defaults(queue_fields, NQUEUE, pool);
+    }
 
-        void *it2 = NULL;
-        struct fy_node *item;
-        for (size_t j = 0; (item = fy_node_sequence_iterate(val, &it2)) && j < nb; j++) {
-            int iline = node_line(item, kline);
-            const char *bs;
-            size_t blen, bi;
-            path_index(el, sub, j);
-            rc = get_scalar(c, item, iline, el, "a backend name", &bs, &blen);
+    it = NULL;
+    for (size_t i = 0; (p = fy_node_mapping_iterate(v, &it)) && i < cfg->npools; i++) {
+        seam_pool_conf *pool = &cfg->pools[i];
+        struct fy_node *val = fy_node_pair_value(p);
+        char sub[PATH_MAX_LEN];
+        int at[PL__COUNT];
+        seam_rc rc;
+        path_key(sub, path, pool->name, strlen(pool->name));
+        if (!is_null(val) && fy_node_is_mapping(val)) {
+            rc = walk(c, val, pool->line, sub, pool_fields, PL__COUNT, pool, at);
             if (rc != SEAM_OK)
                 return rc;
-            for (bi = 0; bi < cfg->nbackends; bi++)
-                if (strlen(cfg->backends[bi].name) == blen &&
-                    !memcmp(cfg->backends[bi].name, bs, blen))
-                    break;
-            if (bi == cfg->nbackends)
-                return fail(c, iline, el, "no backend named %s", describe(item, got, sizeof got));
-            for (size_t q = 0; q < pool->nbackends; q++)
-                if (pool->backends[q] == bi)
-                    return fail(c, iline, el, "backend %s is listed twice",
-                                describe(item, got, sizeof got));
-            pool->backends[pool->nbackends++] = bi;
+            /* Weights without the strategy that reads them, or the strategy
+             * without weights, is a half-written intent. */
+            if (pool->strategy == SEAM_STRATEGY_WEIGHTED && !at[PL_WEIGHTS])
+                return fail(c, at[PL_STRATEGY], sub,
+                            "strategy weighted needs weights: one per backend");
+            if (pool->strategy != SEAM_STRATEGY_WEIGHTED && at[PL_WEIGHTS]) {
+                char el[PATH_MAX_LEN];
+                path_key(el, sub, "weights", 7);
+                return fail(c, at[PL_WEIGHTS], el, "weights apply only to strategy weighted");
+            }
+        } else {
+            rc = pool_backends(c, val, pool->line, sub, pool);
+            if (rc != SEAM_OK) {
+                /* Say that both forms exist when the value is neither. */
+                if (rc == SEAM_ERR_CONFIG && (is_null(val) || !fy_node_is_sequence(val)))
+                    return fail(c, pool->line, sub,
+                                "expected a list, got %s (a pool is a list of backends or a "
+                                "mapping with backends: [...])",
+                                describe(val, got, sizeof got));
+                return rc;
+            }
         }
     }
     return SEAM_OK;
@@ -1307,10 +1627,11 @@ static seam_rc fn_when(ctx *c, struct fy_node *v, int line, const char *path, vo
     return SEAM_OK;
 }
 
-enum { R_NAME, R_WHEN, R_ROUTE, R_REDACT, R_SET, R__COUNT };
+enum { R_NAME, R_WHEN, R_ROUTE, R_FALLBACK, R_REDACT, R_SET, R__COUNT };
 
 static seam_rc fn_rule_redact(ctx *c, struct fy_node *v, int line, const char *path, void *base);
 static seam_rc fn_rule_set(ctx *c, struct fy_node *v, int line, const char *path, void *base);
+static seam_rc fn_rule_fallback(ctx *c, struct fy_node *v, int line, const char *path, void *base);
 
 static const field rule_fields[R__COUNT] = {
     [R_NAME] = {.key = "name",
@@ -1320,6 +1641,8 @@ static const field rule_fields[R__COUNT] = {
     /* Absent or empty: the rule always matches. */
     [R_WHEN] = {.key = "when", .type = T_FN, .fn = fn_when},
     [R_ROUTE] = {.key = "route", .type = T_FN, .flags = F_REQUIRED, .fn = fn_route},
+    /* After route, which it is checked against. Absent: no fallback. */
+    [R_FALLBACK] = {.key = "fallback", .type = T_FN, .fn = fn_rule_fallback},
     /* Absent: false (rules are allocated zeroed). */
     [R_REDACT] = {.key = "redact", .type = T_FN, .fn = fn_rule_redact},
     /* Absent: nothing is dialled (reasoning unset, no cap). */
@@ -1415,6 +1738,48 @@ static seam_rc get_bool(ctx *c, struct fy_node *v, int line, const char *path, b
 static seam_rc fn_rule_redact(ctx *c, struct fy_node *v, int line, const char *path, void *base)
 {
     return get_bool(c, v, line, path, &((seam_rule_conf *)base)->redact);
+}
+
+static seam_rc fn_pool_stream_resume(ctx *c, struct fy_node *v, int line, const char *path,
+                                     void *base)
+{
+    return get_bool(c, v, line, path, &((seam_pool_conf *)base)->stream_resume);
+}
+
+/* fallback: pools tried after the rule's route, in order. The route itself
+ * (already parsed: see rule_fields) and repeats are refused: each would
+ * only retry what already failed. */
+static seam_rc fn_rule_fallback(ctx *c, struct fy_node *v, int line, const char *path, void *base)
+{
+    seam_rule_conf *r = base;
+    char got[64];
+    size_t n = 0;
+    seam_rc rc = get_list(c, v, line, path, true, &n);
+    if (rc != SEAM_OK)
+        return rc;
+    r->fallbacks = seam_calloc(n, sizeof *r->fallbacks);
+    if (!r->fallbacks)
+        return oom(c);
+    void *it = NULL;
+    struct fy_node *item;
+    for (size_t j = 0; (item = fy_node_sequence_iterate(v, &it)) && j < n; j++) {
+        char el[PATH_MAX_LEN];
+        int iline = node_line(item, line);
+        size_t pi = 0;
+        path_index(el, path, j);
+        rc = fn_pool_ref(c, item, iline, el, &pi);
+        if (rc != SEAM_OK)
+            return rc;
+        if (pi == r->pool)
+            return fail(c, iline, el, "pool %s is the rule's own route",
+                        describe(item, got, sizeof got));
+        for (size_t q = 0; q < r->nfallbacks; q++)
+            if (r->fallbacks[q] == pi)
+                return fail(c, iline, el, "pool %s is listed twice",
+                            describe(item, got, sizeof got));
+        r->fallbacks[r->nfallbacks++] = pi;
+    }
+    return SEAM_OK;
 }
 
 static seam_rc fn_set_reasoning(ctx *c, struct fy_node *v, int line, const char *path, void *base)
@@ -2041,7 +2406,7 @@ static seam_rc fn_state_redis(ctx *c, struct fy_node *v, int line, const char *p
             return fail(c, line, path, "must not contain spaces or control characters");
     char why[200];
     if (!seam_shared_url_valid(u, why, sizeof(why)))
-        return fail(c, line, path, why);
+        return fail(c, line, path, "%s", why);
     return SEAM_OK;
 }
 
@@ -2125,6 +2490,8 @@ enum {
     K_LISTEN,
     K_WORKERS,
     K_LIMITS,
+    K_TIMEOUTS,
+    K_CIRCUIT,
     K_BACKENDS,
     K_POOLS,
     K_POLICY,
@@ -2148,6 +2515,9 @@ static const field root_fields[K__COUNT] = {
                    .min = 1,
                    .max = INT_MAX},
     [K_LIMITS] = {.key = "limits", .type = T_FN, .fn = fn_limits},
+    /* Absent: the defaults, resolved per backend in build(). */
+    [K_TIMEOUTS] = {.key = "timeouts", .type = T_FN, .fn = fn_timeouts},
+    [K_CIRCUIT] = {.key = "circuit", .type = T_FN, .fn = fn_circuit},
     [K_BACKENDS] = {.key = "backends", .type = T_FN, .flags = F_REQUIRED, .fn = fn_backends},
     [K_POOLS] = {.key = "pools", .type = T_FN, .flags = F_REQUIRED, .fn = fn_pools},
     [K_POLICY] = {.key = "policy", .type = T_FN, .fn = fn_policy},
@@ -2167,8 +2537,57 @@ _Static_assert(B__COUNT <= MAX_FIELDS && W__COUNT <= MAX_FIELDS && R__COUNT <= M
                    P__COUNT <= MAX_FIELDS && K__COUNT <= MAX_FIELDS && NLIMIT <= MAX_FIELDS &&
                    D__COUNT <= MAX_FIELDS && C__COUNT <= MAX_FIELDS && A__COUNT <= MAX_FIELDS &&
                    AU__COUNT <= MAX_FIELDS && BU__COUNT <= MAX_FIELDS && NSTATE <= MAX_FIELDS &&
-                   NPRICE <= MAX_FIELDS && NHARDWARE <= MAX_FIELDS,
+                   NPRICE <= MAX_FIELDS && NHARDWARE <= MAX_FIELDS && NTIMEOUT <= MAX_FIELDS &&
+                   NCIRCUIT <= MAX_FIELDS && NHEALTH <= MAX_FIELDS && NQUEUE <= MAX_FIELDS &&
+                   PL__COUNT <= MAX_FIELDS,
                "MAX_FIELDS too small");
+
+/* Fills every timeout and circuit key a backend left out from the top
+ * level, and those the top level left out from the built-in defaults, so
+ * that code reading a backend's settings never looks further. */
+static void resolve_resilience(seam_config *cfg)
+{
+    seam_timeouts *t = &cfg->timeouts;
+    seam_circuit_conf *k = &cfg->circuit;
+    if (!t->connect_ms)
+        t->connect_ms = DEFAULT_CONNECT_MS;
+    if (!t->first_byte_ms)
+        t->first_byte_ms = DEFAULT_FIRST_BYTE_MS;
+    if (!t->idle_ms)
+        t->idle_ms = DEFAULT_IDLE_MS;
+    /* limits.request_timeout_ms was the only timeout before issue 5; a
+     * file that sets it keeps its meaning. */
+    if (!t->total_ms)
+        t->total_ms =
+            cfg->limits.request_timeout_ms < MAX_MS ? cfg->limits.request_timeout_ms : MAX_MS;
+    if (!k->failures)
+        k->failures = default_circuit.failures;
+    if (!k->window_ms)
+        k->window_ms = default_circuit.window_ms;
+    if (!k->cooldown_ms)
+        k->cooldown_ms = default_circuit.cooldown_ms;
+    if (!k->half_open_max)
+        k->half_open_max = default_circuit.half_open_max;
+    for (size_t i = 0; i < cfg->nbackends; i++) {
+        seam_backend_conf *b = &cfg->backends[i];
+        if (!b->timeouts.connect_ms)
+            b->timeouts.connect_ms = t->connect_ms;
+        if (!b->timeouts.first_byte_ms)
+            b->timeouts.first_byte_ms = t->first_byte_ms;
+        if (!b->timeouts.idle_ms)
+            b->timeouts.idle_ms = t->idle_ms;
+        if (!b->timeouts.total_ms)
+            b->timeouts.total_ms = t->total_ms;
+        if (!b->circuit.failures)
+            b->circuit.failures = k->failures;
+        if (!b->circuit.window_ms)
+            b->circuit.window_ms = k->window_ms;
+        if (!b->circuit.cooldown_ms)
+            b->circuit.cooldown_ms = k->cooldown_ms;
+        if (!b->circuit.half_open_max)
+            b->circuit.half_open_max = k->half_open_max;
+    }
+}
 
 static seam_rc build(ctx *c, struct fy_node *root)
 {
@@ -2207,6 +2626,7 @@ static seam_rc build(ctx *c, struct fy_node *root)
         if (!cfg->state.redis)
             return oom(c);
     }
+    resolve_resilience(cfg);
     if (cfg->default_pool == SIZE_MAX) {
         int i = pool_find(cfg, DEFAULT_POOL, strlen(DEFAULT_POOL));
         if (i < 0)
@@ -2440,6 +2860,7 @@ void seam_config_free(seam_config *cfg)
         seam_free(b->name);
         seam_free(b->url);
         seam_free(b->api_key_env);
+        seam_free(b->health.path);
         for (size_t j = 0; j < b->nmodels; j++)
             seam_free(b->models[j]);
         seam_free(b->models);
@@ -2448,6 +2869,7 @@ void seam_config_free(seam_config *cfg)
     for (size_t i = 0; i < cfg->npools; i++) {
         seam_free(cfg->pools[i].name);
         seam_free(cfg->pools[i].backends);
+        seam_free(cfg->pools[i].weights);
     }
     seam_free(cfg->pools);
     for (size_t i = 0; i < cfg->nrules; i++) {
@@ -2456,6 +2878,7 @@ void seam_config_free(seam_config *cfg)
         for (size_t j = 0; j < r->nmodels; j++)
             seam_free(r->models[j]);
         seam_free(r->models);
+        seam_free(r->fallbacks);
     }
     seam_free(cfg->rules);
     for (size_t i = 0; i < cfg->detect.nlevels; i++)
@@ -2551,6 +2974,11 @@ static void print_rule(FILE *out, const seam_config *cfg, size_t idx)
         first = false;
     }
     fprintf(out, " -> pool %s%s", cfg->pools[r->pool].name, r->redact ? " (redact)" : "");
+    if (r->nfallbacks) {
+        fprintf(out, ", fallback ");
+        for (size_t j = 0; j < r->nfallbacks; j++)
+            fprintf(out, "%s%s", j ? " -> " : "", cfg->pools[r->fallbacks[j]].name);
+    }
     if (r->set.reasoning != SEAM_REASONING_UNSET || r->set.max_tokens_cap) {
         fprintf(out, ", set");
         if (r->set.reasoning != SEAM_REASONING_UNSET)
@@ -2689,6 +3117,23 @@ static void print_state(FILE *out, const seam_config *cfg)
             cfg->state.budget_fail_open ? "fail open" : "fail closed");
 }
 
+static void print_timeouts(FILE *out, const seam_timeouts *t)
+{
+    fprintf(out,
+            "connect %" PRIu64 " ms, first byte %" PRIu64 " ms, idle %" PRIu64 " ms, total %" PRIu64
+            " ms\n",
+            t->connect_ms, t->first_byte_ms, t->idle_ms, t->total_ms);
+}
+
+static void print_circuit(FILE *out, const seam_circuit_conf *k)
+{
+    fprintf(out,
+            "opens after %" PRIu64 " failures in %" PRIu64 " ms, half-open after %" PRIu64
+            " ms with %" PRIu64 " trial%s\n",
+            k->failures, k->window_ms, k->cooldown_ms, k->half_open_max,
+            k->half_open_max == 1 ? "" : "s");
+}
+
 void seam_config_print(const seam_config *cfg, FILE *out)
 {
     bool v6 = strchr(cfg->listen_host, ':') != NULL;
@@ -2704,6 +3149,10 @@ void seam_config_print(const seam_config *cfg, FILE *out)
             ", shutdown_grace_ms %" PRIu64 "\n",
             cfg->limits.max_body_bytes, cfg->limits.request_timeout_ms,
             cfg->limits.shutdown_grace_ms);
+    fprintf(out, "  timeouts   ");
+    print_timeouts(out, &cfg->timeouts);
+    fprintf(out, "  circuit    ");
+    print_circuit(out, &cfg->circuit);
 
     fprintf(out, "backends (%zu)\n", cfg->nbackends);
     for (size_t i = 0; i < cfg->nbackends; i++) {
@@ -2739,15 +3188,38 @@ void seam_config_print(const seam_config *cfg, FILE *out)
             fprintf(out, "    api_key_env     none\n");
         }
         print_cost(out, b);
+        fprintf(out, "    timeouts        ");
+        print_timeouts(out, &b->timeouts);
+        fprintf(out, "    circuit         ");
+        print_circuit(out, &b->circuit);
+        if (b->max_concurrency)
+            fprintf(out, "    max_concurrency %" PRIu64 "\n", b->max_concurrency);
+        else
+            fprintf(out, "    max_concurrency unlimited\n");
+        fprintf(out, "    health          GET %s every %" PRIu64 " ms\n", b->health.path,
+                b->health.interval_ms);
     }
 
     fprintf(out, "pools (%zu)\n", cfg->npools);
     for (size_t i = 0; i < cfg->npools; i++) {
         const seam_pool_conf *p = &cfg->pools[i];
         fprintf(out, "  %s: ", p->name);
-        for (size_t j = 0; j < p->nbackends; j++)
+        for (size_t j = 0; j < p->nbackends; j++) {
             fprintf(out, "%s%s", j ? ", " : "", cfg->backends[p->backends[j]].name);
+            if (p->weights)
+                fprintf(out, " (weight %" PRIu64 ")", p->weights[j]);
+        }
         fputc('\n', out);
+        fprintf(out, "    strategy %s, retries %" PRIu64 ", ", seam_strategy_name(p->strategy),
+                p->retries);
+        if (p->queue.max)
+            fprintf(out, "queue %" PRIu64 " for up to %" PRIu64 " ms", p->queue.max,
+                    p->queue.timeout_ms);
+        else
+            fprintf(out, "no queue");
+        if (p->has_spill)
+            fprintf(out, ", spill to %s", cfg->pools[p->spill].name);
+        fprintf(out, ", stream_resume %s\n", p->stream_resume ? "true" : "false");
     }
 
     fprintf(out, "policy\n");

@@ -50,6 +50,26 @@ typedef struct seam_hardware {
     double capex_usd, amortize_months, watts, usd_per_kwh;
 } seam_hardware;
 
+/* Upstream transfer timeouts in milliseconds (issue 5). Resolved at load:
+ * a backend's `timeouts` override the top-level ones key by key, and those
+ * default to connect 10000, first_byte 60000, idle 30000 and total =
+ * limits.request_timeout_ms, so every field of a backend's copy is set. */
+typedef struct seam_timeouts {
+    uint64_t connect_ms;    /* TCP (and TLS) connect */
+    uint64_t first_byte_ms; /* request sent to first response byte */
+    uint64_t idle_ms;       /* longest gap between two received chunks */
+    uint64_t total_ms;      /* the whole transfer */
+} seam_timeouts;
+
+/* The circuit breaker of a backend (src/upstream/breaker.h): open after
+ * <failures> failures within <window_ms>, half-open <cooldown_ms> later
+ * with at most <half_open_max> trial requests. Resolved like timeouts: a
+ * backend's `circuit` overrides the top-level one key by key; defaults 5,
+ * 10000, 5000, 1. */
+typedef struct seam_circuit_conf {
+    uint64_t failures, window_ms, cooldown_ms, half_open_max;
+} seam_circuit_conf;
+
 typedef struct seam_backend_conf {
     size_t index; /* position in seam_config.backends */
     char *name;
@@ -68,15 +88,46 @@ typedef struct seam_backend_conf {
     /* max_tokens sent when the client gives none (Anthropic requires it);
      * default 4096. */
     uint64_t max_tokens_default;
-    seam_price price;       /* price: {...}; set == false when absent */
-    seam_hardware hardware; /* hardware: {...} (local backends) */
-    int line;               /* where it was declared */
+    seam_price price;          /* price: {...}; set == false when absent */
+    seam_hardware hardware;    /* hardware: {...} (local backends) */
+    seam_timeouts timeouts;    /* resolved: every field set */
+    seam_circuit_conf circuit; /* resolved: every field set */
+    uint64_t max_concurrency;  /* requests in flight at once; 0 = unlimited (default) */
+    struct {
+        char *path;           /* probe path; default: the provider's ("/v1/models", ...) */
+        uint64_t interval_ms; /* between probes; default 10000 */
+    } health;
+    int line; /* where it was declared */
 } seam_backend_conf;
 
+typedef enum {
+    SEAM_STRATEGY_LEAST_OUTSTANDING = 0, /* default */
+    SEAM_STRATEGY_ROUND_ROBIN,
+    SEAM_STRATEGY_WEIGHTED,
+    SEAM_STRATEGY__COUNT
+} seam_pool_strategy;
+
+/* The configuration name of a strategy ("least_outstanding", ...). */
+const char *seam_strategy_name(seam_pool_strategy s);
+
 typedef struct seam_pool_conf {
+    size_t index; /* position in seam_config.pools */
     char *name;
     size_t *backends; /* indexes into seam_config.backends */
     size_t nbackends;
+    /* The long form {backends: [...], strategy: ..., ...}; the short form
+     * (a list of backends) gets the defaults below. */
+    seam_pool_strategy strategy;
+    uint64_t *weights; /* strategy weighted: one per backend, same order; else NULL */
+    uint64_t retries;  /* further attempts in this pool after a retryable failure; default 2 */
+    struct {
+        uint64_t max;        /* requests waiting for a slot; 0 (default) = no queue */
+        uint64_t timeout_ms; /* longest wait; default 30000 */
+    } queue;
+    bool has_spill;
+    size_t spill;       /* index into seam_config.pools: where to overflow when saturated */
+    bool stream_resume; /* continue a broken stream on another backend; default false */
+    int line;
 } seam_pool_conf;
 
 /* A rule's `set`: request parameters the policy dials for the requests it
@@ -101,7 +152,11 @@ typedef struct seam_rule_conf {
     int has_images; /* -1 any, 0 must not, 1 must */
     int has_tools;  /* -1 any, 0 must not, 1 must */
     size_t pool;    /* index into seam_config.pools */
-    bool redact;    /* replace detected values with placeholders, restore in the answer */
+    /* fallback: pools tried in order after <pool> fails (indexes into
+     * seam_config.pools; never <pool> itself, no repeats). */
+    size_t *fallbacks;
+    size_t nfallbacks;
+    bool redact; /* replace detected values with placeholders, restore in the answer */
     seam_rule_set set;
     int line;
 } seam_rule_conf;
@@ -173,6 +228,8 @@ typedef struct seam_config {
         uint64_t request_timeout_ms; /* default 600000 */
         uint64_t shutdown_grace_ms;  /* default 30000 */
     } limits;
+    seam_timeouts timeouts;    /* top-level defaults; backends hold the resolved ones */
+    seam_circuit_conf circuit; /* top-level defaults; backends hold the resolved ones */
     seam_backend_conf *backends;
     size_t nbackends;
     seam_pool_conf *pools;

@@ -28,6 +28,9 @@
 #include "providers/embed.h"
 #include "providers/provider.h"
 #include "scan/classify.h"
+#include "upstream/backoff.h"
+#include "upstream/breaker.h"
+#include "upstream/capacity.h"
 #include "upstream/dispatch.h"
 
 #include <errno.h>
@@ -42,7 +45,10 @@
 
 #define UPSTREAM_MAX_BODY  (256u << 20) /* a whole (non-stream) answer */
 #define UPSTREAM_MAX_ERROR (1u << 20)   /* an error body we read for its message */
-#define CONNECT_TIMEOUT_MS 10000L
+/* A slow client may have this much of a stream waiting in its socket
+ * buffer; past it, seam stops reading from the upstream (libcurl pause)
+ * until the client has caught up, so an answer is never buffered whole. */
+#define CLIENT_BUFFER_CAP (1u << 20)
 
 enum up_mode { MODE_NONE = 0, MODE_SSE, MODE_WHOLE, MODE_ERROR };
 
@@ -80,6 +86,21 @@ struct seam_exchange {
     struct restore_filter *restore;
     seam_decision d;
     bool decided;
+    /* Attempts: the plan walks the pool, its retries and the rule's
+     * fallbacks; each attempt holds a breaker ticket, a concurrency slot
+     * and a balancer count, all given back when it ends. */
+    seam_plan plan;
+    seam_pick pick;
+    bool ticket_open, slot_held, balanced, admitted;
+    size_t slot_backend;
+    unsigned attempts;
+    const char *fallback_from;   /* the decision's pool, when a fallback served */
+    seam_capacity_wait *capwait; /* waiting for a slot in a saturated pool */
+    const seam_pool_conf *capwait_pool;
+    struct event *retry_timer; /* backoff before the next attempt */
+    int last_status;           /* the last attempt's failure, answered when none is left */
+    const char *last_type, *last_code;
+    char last_text[300];
     const seam_backend_conf *backend;
     const seam_provider *prov;
     const char *model_sent;
@@ -94,7 +115,7 @@ struct seam_exchange {
     struct evbuffer *chunk;
     struct event *watch; /* notices the client hanging up while we wait */
     bool reply_started, client_gone, finished, stream_failed;
-    bool visible; /* a token of the answer was produced: from here on it goes out */
+    bool visible;      /* a token of the answer was produced: from here on it goes out */
     bool reply_sent;   /* the last byte is queued: on_reply_written ends the count */
     char failure[256]; /* set when seam aborted the transfer: why */
     int status;
@@ -106,6 +127,9 @@ struct seam_exchange {
     double ttfb_ms;
     double up_start_ms, up_end_ms; /* upstream transfer, ms after t0; 0 when none */
 };
+
+static bool retry_later(seam_exchange *ex, bool retryable, uint64_t retry_after_ms, int status,
+                        const char *type, const char *code, const char *text);
 
 static double ms_since(const struct timespec *t0)
 {
@@ -247,7 +271,8 @@ static void exchange_record(seam_exchange *ex)
         r.backend_index = (int)ex->backend->index;
         r.location = ex->backend->location == SEAM_LOC_CLOUD ? "cloud" : "local";
         r.model = ex->model_sent;
-        r.attempts = ex->up_start_ms > 0 ? 1 : 0;
+        r.attempts = (int)ex->attempts;
+        r.fallback_from = ex->fallback_from;
     }
     r.status = ex->status;
     r.error = ex->err_code;
@@ -293,6 +318,31 @@ static void exchange_record(seam_exchange *ex)
     }
 }
 
+/* Gives back what the current attempt holds: its breaker ticket (with a
+ * verdict when <verdict> is 1 success / 0 failure, none when -1), its
+ * concurrency slot and its balancer count. */
+static void release_attempt(seam_exchange *ex, int verdict)
+{
+    seam_server *srv = ex->w->srv;
+    uint64_t now = seam_rl_now_ns();
+    if (ex->ticket_open) {
+        if (verdict < 0)
+            seam_breaker_release(srv->breakers, ex->pick.backend->index, &ex->pick.ticket);
+        else
+            seam_breaker_report(srv->breakers, ex->pick.backend->index, &ex->pick.ticket,
+                                verdict == 1, now);
+        ex->ticket_open = false;
+    }
+    if (ex->slot_held) {
+        seam_capacity_release(srv->capacity, ex->slot_backend);
+        ex->slot_held = false;
+    }
+    if (ex->balanced) {
+        seam_balancer_end(srv->balancer, ex->backend->index);
+        ex->balanced = false;
+    }
+}
+
 /* The only function that ends an exchange and frees its memory. */
 static void exchange_finish(seam_exchange *ex)
 {
@@ -313,6 +363,13 @@ static void exchange_finish(seam_exchange *ex)
         evhttp_request_free(ex->req); /* detached by libevent: ours to free */
     if (ex->adm)
         ex->adm->ex = NULL; /* the Redis answer, when it comes, finds nobody */
+    if (ex->capwait)
+        seam_capacity_cancel(ex->capwait);
+    ex->capwait = NULL;
+    if (ex->retry_timer)
+        event_free(ex->retry_timer);
+    ex->retry_timer = NULL;
+    release_attempt(ex, -1);
     if (ex->inflight_counted)
         seam_metrics_inflight(w->srv->metrics, (int)ex->backend->index, -1);
     exchange_log(ex);
@@ -359,6 +416,13 @@ static void add_route_headers(seam_exchange *ex, struct evkeyvalq *h)
         evhttp_add_header(h, "X-Seam-Rerouted", "clearance");
     if (ex->set_applied[0])
         evhttp_add_header(h, "X-Seam-Set", ex->set_applied);
+    if (ex->attempts > 0) {
+        char n[16];
+        snprintf(n, sizeof(n), "%u", ex->attempts);
+        evhttp_add_header(h, "X-Seam-Attempts", n);
+    }
+    if (ex->fallback_from)
+        evhttp_add_header(h, "X-Seam-Fallback-From", ex->fallback_from);
     if (ex->detected)
         evhttp_add_header(h, "X-Seam-Detected", ex->detected);
     if (ex->redactor) {
@@ -406,6 +470,16 @@ static void reply_json(seam_exchange *ex, int status, const char *body, size_t l
     exchange_finish(ex);
 }
 
+/* The client's socket took everything written so far: the upstream may go
+ * on. Resuming can deliver data, and with it end (and free) the exchange, so
+ * nothing touches <ex> after it. */
+static void on_client_drained(struct evhttp_connection *conn, void *arg)
+{
+    seam_exchange *ex = arg;
+    if (ex->t && seam_transfer_paused(ex->t))
+        seam_transfer_resume(ex->t);
+}
+
 /* Pushes pending stream bytes to the client, starting the reply first. */
 static void flush_stream(seam_exchange *ex)
 {
@@ -424,8 +498,13 @@ static void flush_stream(seam_exchange *ex)
         evhttp_send_reply_start(ex->req, 200, "OK");
     }
     evbuffer_add(ex->chunk, ex->out.data, ex->out.len);
-    evhttp_send_reply_chunk(ex->req, ex->chunk);
+    evhttp_send_reply_chunk_with_cb(ex->req, ex->chunk, on_client_drained, ex);
     seam_buf_reset(&ex->out);
+    struct evhttp_connection *conn = evhttp_request_get_connection(ex->req);
+    struct bufferevent *bev = conn ? evhttp_connection_get_bufferevent(conn) : NULL;
+    if (ex->t && bev && !seam_transfer_paused(ex->t) &&
+        evbuffer_get_length(bufferevent_get_output(bev)) > CLIENT_BUFFER_CAP)
+        seam_transfer_pause(ex->t);
 }
 
 static void end_stream(seam_exchange *ex)
@@ -660,31 +739,43 @@ static int on_upstream_data(void *ctx, seam_transfer *t, const char *p, size_t n
 /* Maps an upstream HTTP error to what the client sees. Client-caused
  * statuses pass through; credentials and routing problems of the gateway's
  * own configuration become 502, since the client cannot fix them. */
-static void reply_upstream_status(seam_exchange *ex, seam_transfer *t)
+static void upstream_status_error(seam_exchange *ex, int *status, const char **type,
+                                  const char **code, char *text, size_t n)
 {
-    char msg[200], text[320];
+    char msg[200];
     long s = ex->up_status;
     ex->prov->error_message(ex->upbody.data ? ex->upbody.data : "", ex->upbody.len, msg,
                             sizeof(msg));
-    int status = 502;
-    const char *type = "upstream_error", *code = "upstream_error";
+    *status = 502;
+    *type = "upstream_error";
+    *code = "upstream_error";
     if (s == 400 || s == 409 || s == 413 || s == 422) {
-        status = (int)s;
-        type = "invalid_request_error";
-        code = "upstream_rejected";
+        *status = (int)s;
+        *type = "invalid_request_error";
+        *code = "upstream_rejected";
     } else if (s == 429) {
-        status = 429;
-        type = "rate_limit_error";
-        code = "rate_limit_exceeded";
+        *status = 429;
+        *type = "rate_limit_error";
+        *code = "rate_limit_exceeded";
+    } else if (s == 408 || s == 504) {
+        *status = 504;
+        *code = "upstream_timeout";
+    }
+    snprintf(text, n, "backend %s answered HTTP %ld%s%s", ex->backend->name, s, msg[0] ? ": " : "",
+             msg);
+}
+
+static void reply_upstream_status(seam_exchange *ex, seam_transfer *t)
+{
+    char text[320];
+    int status;
+    const char *type, *code;
+    upstream_status_error(ex, &status, &type, &code, text, sizeof(text));
+    if (status == 429) {
         const char *ra = seam_transfer_header(t, "retry-after");
         if (ra && ex->req && !ex->client_gone)
             evhttp_add_header(evhttp_request_get_output_headers(ex->req), "Retry-After", ra);
-    } else if (s == 408 || s == 504) {
-        status = 504;
-        code = "upstream_timeout";
     }
-    snprintf(text, sizeof(text), "backend %s answered HTTP %ld%s%s", ex->backend->name, s,
-             msg[0] ? ": " : "", msg);
     reply_error(ex, status, type, code, NULL, text);
 }
 
@@ -794,38 +885,68 @@ static void on_upstream_done(void *ctx, seam_transfer *t, seam_rc rc, const char
         ex->inflight_counted = false;
     }
     if (ex->client_gone) {
+        release_attempt(ex, -1);
         exchange_finish(ex);
         return;
     }
+    seam_transfer_failure kind = seam_transfer_failure_kind(t);
+    if (ex->mode == MODE_NONE && rc == SEAM_OK)
+        ex->up_status = seam_transfer_status(t);
+    /* Failures of the backend count against its breaker and may be retried
+     * (elsewhere, per the plan) while nothing has reached the client. */
     if (ex->failure[0]) {
-        reply_error(ex, 502, "upstream_error", "upstream_error", NULL, ex->failure);
+        release_attempt(ex, 0);
+        if (!retry_later(ex, true, 0, 502, "upstream_error", "upstream_error", ex->failure))
+            reply_error(ex, 502, "upstream_error", "upstream_error", NULL, ex->failure);
         return;
     }
     if (rc == SEAM_ERR_TIMEOUT) {
-        snprintf(text, sizeof(text), "backend %s did not answer within %llu ms", ex->backend->name,
-                 (unsigned long long)ex->cfg->limits.request_timeout_ms);
-        reply_error(ex, 504, "upstream_error", "upstream_timeout", NULL, text);
+        snprintf(text, sizeof(text), "backend %s: %s", ex->backend->name,
+                 error ? error : "timed out");
+        release_attempt(ex, 0);
+        if (!retry_later(ex, true, 0, 504, "upstream_error", "upstream_timeout", text))
+            reply_error(ex, 504, "upstream_error", "upstream_timeout", NULL, text);
         return;
     }
     if (rc != SEAM_OK) {
         snprintf(text, sizeof(text), "backend %s failed: %s", ex->backend->name,
                  error ? error : seam_rc_str(rc));
-        reply_error(ex, 502, "upstream_error", "upstream_unavailable", NULL, text);
+        release_attempt(ex, 0);
+        if (!retry_later(ex,
+                         seam_transfer_failure_retryable(kind) || kind == SEAM_FAIL_RESET_MID_BODY,
+                         0, 502, "upstream_error", "upstream_unavailable", text))
+            reply_error(ex, 502, "upstream_error", "upstream_unavailable", NULL, text);
         return;
     }
-    if (ex->mode == MODE_NONE)
-        ex->up_status = seam_transfer_status(t);
     if (ex->up_status < 200 || ex->up_status >= 300) {
+        long st = ex->up_status;
+        /* A 5xx is the backend's failure; a 429 is its load, not its
+         * health; any other 4xx is the request's. */
+        release_attempt(ex, seam_breaker_counts_status(st) ? 0 : st == 429 ? -1 : 1);
+        uint64_t ra = 0;
+        if (seam_retryable_status(st)) {
+            seam_retry_after_ms(seam_transfer_header(t, "retry-after"), (int64_t)time(NULL), &ra);
+            if (st == 429)
+                ex->retry_after = (unsigned)((ra + 999) / 1000);
+            int status;
+            const char *type, *code;
+            upstream_status_error(ex, &status, &type, &code, text, sizeof(text));
+            if (retry_later(ex, true, ra, status, type, code, text))
+                return;
+        }
         reply_upstream_status(ex, t);
         return;
     }
     if (ex->mode == MODE_WHOLE) {
+        release_attempt(ex, 1);
         finish_whole(ex);
         return;
     }
     if (ex->mode == MODE_NONE) {
         snprintf(text, sizeof(text), "backend %s sent an empty answer", ex->backend->name);
-        reply_error(ex, 502, "upstream_error", "upstream_error", NULL, text);
+        release_attempt(ex, 0);
+        if (!retry_later(ex, true, 0, 502, "upstream_error", "upstream_error", text))
+            reply_error(ex, 502, "upstream_error", "upstream_error", NULL, text);
         return;
     }
     seam_event_sink sink = answer_sink(ex, (seam_event_sink){on_stream_event, ex});
@@ -833,9 +954,12 @@ static void on_upstream_done(void *ctx, seam_transfer *t, seam_rc rc, const char
     if (erc != SEAM_OK && !ex->stream_failed) {
         snprintf(text, sizeof(text), "backend %s: %s", ex->backend->name,
                  ex->failure[0] ? ex->failure : err);
-        reply_error(ex, 502, "upstream_error", "upstream_error", NULL, text);
+        release_attempt(ex, 0);
+        if (!retry_later(ex, true, 0, 502, "upstream_error", "upstream_error", text))
+            reply_error(ex, 502, "upstream_error", "upstream_error", NULL, text);
         return;
     }
+    release_attempt(ex, ex->stream_failed ? 0 : 1);
     end_stream(ex);
 }
 
@@ -862,6 +986,14 @@ static void on_client_close(struct evhttp_connection *conn, void *arg)
         seam_transfer_cancel(ex->t); /* the upstream sees its connection close */
         ex->t = NULL;
     }
+    /* Its place in a queue and its slot go to the next request at once. */
+    if (ex->capwait)
+        seam_capacity_cancel(ex->capwait);
+    ex->capwait = NULL;
+    if (ex->retry_timer)
+        event_free(ex->retry_timer);
+    ex->retry_timer = NULL;
+    release_attempt(ex, -1);
     struct timeval now = {0, 0};
     if (event_base_once(ex->w->base, -1, EV_TIMEOUT, finish_later, ex, &now) != 0)
         exchange_finish(ex);
@@ -991,6 +1123,10 @@ static int classify_and_decide(seam_exchange *ex)
 /* ---- admission: rate limits, the key's cloud ceiling, budgets ---- */
 
 static void send_upstream(seam_exchange *ex);
+static void next_attempt(seam_exchange *ex);
+static void guard_cloud(seam_exchange *ex);
+static void on_client_close(struct evhttp_connection *conn, void *arg);
+static void watch_client(seam_exchange *ex);
 
 static void refuse_rate(seam_exchange *ex, unsigned retry_after, const char *what)
 {
@@ -1039,6 +1175,18 @@ static int route_local(seam_exchange *ex, const char *tag, const char *why)
         reply_error(ex, 503, "no_backend", "no_allowed_backend", NULL, text);
         return -1;
     }
+    /* The cloud attempt gives its ticket and slot back; the local backend
+     * needs a slot of its own. */
+    release_attempt(ex, -1);
+    if (!seam_capacity_try_acquire(ex->w->srv->capacity, b->index)) {
+        snprintf(text, sizeof(text), "%s, and backend %s is at capacity", why, b->name);
+        ex->blocked = SEAM_BLOCK_CAPACITY + 1;
+        ex->retry_after = 1;
+        reply_error(ex, 429, "rate_limit_error", "capacity_exceeded", NULL, text);
+        return -1;
+    }
+    ex->slot_held = true;
+    ex->slot_backend = b->index;
     ex->d = d;
     ex->backend = b;
     ex->reason_tag = tag;
@@ -1200,9 +1348,224 @@ static void admit(seam_exchange *ex)
     guard_cloud(ex);
 }
 
+/* ---- attempts: retries, fallbacks, capacity ---- */
+
+static bool room_for(const void *cap, size_t backend)
+{
+    return seam_capacity_has_room(cap, backend);
+}
+
+static seam_dispatch_env dispatch_env(seam_exchange *ex)
+{
+    seam_server *srv = ex->w->srv;
+    return (seam_dispatch_env){.health = srv->health,
+                               .breakers = srv->breakers,
+                               .balancer = srv->balancer,
+                               .has_room = room_for,
+                               .room_ctx = srv->capacity,
+                               .now_ns = seam_rl_now_ns(),
+                               .rng = &ex->w->rng};
+}
+
+/* Starts the attempt <pick> names. <have_slot>: a capacity wait already
+ * took its slot. */
+static void begin_pick(seam_exchange *ex, const seam_pick *pick, bool have_slot)
+{
+    ex->pick = *pick;
+    ex->ticket_open = true;
+    ex->backend = pick->backend;
+    ex->attempts = pick->attempt;
+    if (pick->fallback && !ex->fallback_from && ex->d.pool)
+        ex->fallback_from = ex->d.pool->name;
+    if (pick->spilled)
+        ex->reason_tag = "spill:capacity";
+    if (!have_slot && !seam_capacity_try_acquire(ex->w->srv->capacity, pick->backend->index)) {
+        /* Another worker took the last slot since the plan looked. */
+        release_attempt(ex, -1);
+        next_attempt(ex);
+        return;
+    }
+    ex->slot_held = true;
+    ex->slot_backend = pick->backend->index;
+    if (!ex->admitted) {
+        ex->admitted = true;
+        admit(ex); /* rate limits once per request, then guard_cloud */
+        return;
+    }
+    guard_cloud(ex); /* a key's ceiling and the budget, on every attempt */
+}
+
+static void refuse_capacity(seam_exchange *ex, const seam_pool_conf *pool, const char *code,
+                            const char *what)
+{
+    char text[300];
+    uint64_t t = pool->queue.timeout_ms ? pool->queue.timeout_ms : 1000;
+    ex->retry_after = (unsigned)((t + 999) / 1000);
+    if (ex->retry_after > 60)
+        ex->retry_after = 60;
+    snprintf(text, sizeof(text), "pool %s is at capacity: %s", pool->name, what);
+    ex->blocked = SEAM_BLOCK_CAPACITY + 1;
+    reply_error(ex, 429, "rate_limit_error", code, NULL, text);
+}
+
+static void on_capacity(void *arg, seam_capacity_outcome outcome, size_t backend)
+{
+    char why[400], text[600];
+    seam_exchange *ex = arg;
+    const seam_pool_conf *pool = ex->capwait_pool;
+    ex->capwait = NULL;
+    if (outcome != SEAM_CAPACITY_GRANTED) {
+        refuse_capacity(ex, pool, "queue_timeout", "waited too long for a free backend");
+        return;
+    }
+    ex->slot_held = true;
+    ex->slot_backend = backend;
+    seam_dispatch_env env = dispatch_env(ex);
+    seam_pick pick;
+    if (seam_plan_take(&ex->plan, &env, pool, backend, &pick, why, sizeof(why)) != SEAM_OK) {
+        seam_capacity_release(ex->w->srv->capacity, backend);
+        ex->slot_held = false;
+        snprintf(text, sizeof(text), "the backend freed for this request may not serve it: %s",
+                 why);
+        ex->blocked = SEAM_BLOCK_NO_BACKEND + 1;
+        reply_error(ex, 503, "no_backend", "no_allowed_backend", NULL, text);
+        return;
+    }
+    begin_pick(ex, &pick, true);
+}
+
+/* Waits for a slot in the saturated <pool>, among the backends that may
+ * serve this request. */
+static void queue_for(seam_exchange *ex, const seam_pool_conf *pool)
+{
+    if (pool->queue.max == 0) {
+        refuse_capacity(ex, pool, "capacity_exceeded", "every backend is busy and it has no queue");
+        return;
+    }
+    size_t *elig = seam_arena_calloc(ex->arena, (pool->nbackends + 1) * sizeof(size_t));
+    size_t n = 0;
+    for (size_t i = 0; elig && i < pool->nbackends; i++) {
+        const seam_backend_conf *b = &ex->cfg->backends[pool->backends[i]];
+        if (seam_clearance_allows(b, ex->task.sensitivity) && seam_backend_fits(b, &ex->task) &&
+            seam_health_get(ex->w->srv->health, b->index) != SEAM_HEALTH_DOWN)
+            elig[n++] = b->index;
+    }
+    seam_rc rc =
+        elig ? seam_capacity_enqueue(ex->w->srv->capacity, pool->index, ex->w->base,
+                                     pool->queue.timeout_ms, elig, n, on_capacity, ex, &ex->capwait)
+             : SEAM_ERR_NOMEM;
+    if (rc == SEAM_ERR_TOO_BIG) {
+        refuse_capacity(ex, pool, "capacity_exceeded",
+                        "every backend is busy and the queue is full");
+        return;
+    }
+    if (rc != SEAM_OK) {
+        ex->blocked = SEAM_BLOCK_NO_BACKEND + 1;
+        reply_error(ex, 503, "no_backend", "no_allowed_backend", NULL,
+                    "no backend of the pool may serve this request");
+        return;
+    }
+    ex->capwait_pool = pool;
+    /* A client that leaves while waiting gives its place up. */
+    if (!ex->conn && (ex->conn = evhttp_request_get_connection(ex->req))) {
+        evhttp_connection_set_closecb(ex->conn, on_client_close, ex);
+        watch_client(ex);
+    }
+}
+
+/* The next attempt of the plan, or the answer when there is none. */
+static void next_attempt(seam_exchange *ex)
+{
+    char why[400], text[600];
+    seam_dispatch_env env = dispatch_env(ex);
+    seam_pick pick;
+    seam_rc rc = seam_plan_next(&ex->plan, &env, &pick, why, sizeof(why));
+    if (rc == SEAM_OK) {
+        begin_pick(ex, &pick, false);
+        return;
+    }
+    if (ex->attempts > 0) {
+        /* Tried and failed, and nothing is left to try: the last failure. */
+        reply_error(ex, ex->last_status, ex->last_type, ex->last_code, NULL, ex->last_text);
+        return;
+    }
+    if (rc == SEAM_ERR_TOO_LARGE) {
+        snprintf(text, sizeof(text), "this request is too long for every backend it may use: %s",
+                 why);
+        ex->blocked = SEAM_BLOCK_CAPACITY + 1;
+        reply_error(ex, 400, "invalid_request_error", "context_length_exceeded", "messages", text);
+        return;
+    }
+    if (pick.saturated && pick.pool) {
+        queue_for(ex, pick.pool);
+        return;
+    }
+    snprintf(text, sizeof(text), "no backend may serve this %s request in pool %s: %s",
+             seam_sensitivity_name(ex->task.sensitivity), ex->d.pool ? ex->d.pool->name : "(none)",
+             why);
+    ex->blocked = SEAM_BLOCK_NO_BACKEND + 1;
+    reply_error(ex, 503, "no_backend", "no_allowed_backend", NULL, text);
+}
+
+/* Forgets what the failed attempt received, so the next starts clean. */
+static void reset_attempt(seam_exchange *ex)
+{
+    ex->mode = MODE_NONE;
+    ex->up_status = 0;
+    ex->pstream = NULL;
+    seam_buf_free(&ex->upbody);
+    seam_buf_init(&ex->upbody, UPSTREAM_MAX_BODY);
+    seam_buf_reset(&ex->out);
+    ex->failure[0] = '\0';
+    ex->stream_failed = false;
+    ex->visible = false;
+    ex->have_usage = false;
+    ex->ttfb_ms = 0;
+    ex->restore = NULL; /* a fresh restore filter for the new answer */
+    ex->writer = NULL;
+}
+
+static void on_retry_timer(evutil_socket_t fd, short what, void *arg)
+{
+    seam_exchange *ex = arg;
+    event_free(ex->retry_timer);
+    ex->retry_timer = NULL;
+    reset_attempt(ex);
+    next_attempt(ex);
+}
+
+/* Longest wait seam accepts from a Retry-After before it gives up retrying:
+ * past it the client is better served by the error and its own schedule. */
+#define RETRY_AFTER_MAX_MS 10000
+
+/* Records the failed attempt's answer and, when nothing reached the client
+ * yet and the failure is worth another try, schedules the next attempt
+ * after a backoff (or the upstream's Retry-After). Returns true when a retry
+ * is scheduled; false: the caller answers with the failure. */
+static bool retry_later(seam_exchange *ex, bool retryable, uint64_t retry_after_ms, int status,
+                        const char *type, const char *code, const char *text)
+{
+    ex->last_status = status;
+    ex->last_type = type;
+    ex->last_code = code;
+    snprintf(ex->last_text, sizeof(ex->last_text), "%s", text);
+    if (!retryable || ex->reply_started || ex->client_gone || ex->w->draining ||
+        retry_after_ms > RETRY_AFTER_MAX_MS || ex->attempts >= SEAM_PLAN_MAX_ATTEMPTS)
+        return false;
+    uint64_t delay = seam_backoff_ms(ex->attempts - 1, 50, 2000, &ex->w->rng);
+    if (retry_after_ms > delay)
+        delay = retry_after_ms;
+    ex->retry_timer = evtimer_new(ex->w->base, on_retry_timer, ex);
+    if (!ex->retry_timer)
+        return false;
+    struct timeval tv = {(time_t)(delay / 1000), (suseconds_t)((delay % 1000) * 1000)};
+    evtimer_add(ex->retry_timer, &tv);
+    return true;
+}
+
 static void start(seam_exchange *ex)
 {
-    char err[300], why[400], text[600];
+    char err[300], text[600];
     const char *param = NULL;
     struct evbuffer *in = evhttp_request_get_input_buffer(ex->req);
     size_t len = evbuffer_get_length(in);
@@ -1257,24 +1620,8 @@ static void start(seam_exchange *ex)
     seam_policy_apply_set(ex->d.matched, ex->creq, &ex->task, ex->set_applied,
                           sizeof(ex->set_applied));
     ex->creq->task = ex->task;
-    rc = seam_dispatch_pick_task(ex->cfg, &ex->d, &ex->task, ex->w->srv->health, 0, &ex->backend,
-                                 why, sizeof(why));
-    if (rc == SEAM_ERR_TOO_LARGE) {
-        snprintf(text, sizeof(text), "this request is too long for every backend it may use: %s",
-                 why);
-        ex->blocked = SEAM_BLOCK_CAPACITY + 1;
-        reply_error(ex, 400, "invalid_request_error", "context_length_exceeded", "messages", text);
-        return;
-    }
-    if (rc != SEAM_OK) {
-        snprintf(text, sizeof(text), "no backend may serve this %s request in pool %s: %s",
-                 seam_sensitivity_name(ex->task.sensitivity),
-                 ex->d.pool ? ex->d.pool->name : "(none)", why);
-        ex->blocked = SEAM_BLOCK_NO_BACKEND + 1;
-        reply_error(ex, 503, "no_backend", "no_allowed_backend", NULL, text);
-        return;
-    }
-    admit(ex);
+    seam_plan_init(&ex->plan, ex->cfg, &ex->d, &ex->task);
+    next_attempt(ex);
 }
 
 /* Sends the request to the chosen backend. */
@@ -1314,10 +1661,11 @@ static void send_upstream(seam_exchange *ex)
         .body = call.body.data, /* ownership moves to the transfer */
         .body_len = call.body.len,
         .headers = call.headers,
-        .timeout_ms = (long)ex->cfg->limits.request_timeout_ms,
-        .connect_timeout_ms = CONNECT_TIMEOUT_MS < (long)ex->cfg->limits.request_timeout_ms
-                                  ? CONNECT_TIMEOUT_MS
-                                  : (long)ex->cfg->limits.request_timeout_ms,
+        .timeout_ms = (long)ex->backend->timeouts.total_ms,
+        .connect_timeout_ms = (long)ex->backend->timeouts.connect_ms,
+        .first_byte_timeout_ms = (long)ex->backend->timeouts.first_byte_ms,
+        .idle_timeout_ms = (long)ex->backend->timeouts.idle_ms,
+        .max_response_bytes = UPSTREAM_MAX_BODY,
         .backend = ex->backend,
         .sensitivity = ex->task.sensitivity,
     };
@@ -1327,6 +1675,8 @@ static void send_upstream(seam_exchange *ex)
     if (ex->t) {
         seam_metrics_inflight(ex->w->srv->metrics, (int)ex->backend->index, +1);
         ex->inflight_counted = true;
+        seam_balancer_begin(ex->w->srv->balancer, ex->backend->index);
+        ex->balanced = true;
     }
     if (!ex->t) {
         if (rc == SEAM_ERR_FORBIDDEN)
@@ -1336,8 +1686,7 @@ static void send_upstream(seam_exchange *ex)
             reply_error(ex, 500, "server_error", "out_of_memory", NULL, "out of memory");
         return;
     }
-    ex->conn = evhttp_request_get_connection(ex->req);
-    if (ex->conn) {
+    if (!ex->conn && (ex->conn = evhttp_request_get_connection(ex->req))) {
         evhttp_connection_set_closecb(ex->conn, on_client_close, ex);
         watch_client(ex);
     }

@@ -17,6 +17,7 @@
 #include "http/native.h"
 #include "http/proxy.h"
 #include "http/status.h"
+#include "http/ui.h"
 #include "upstream/probe.h"
 
 #include <arpa/inet.h>
@@ -119,6 +120,16 @@ static const struct route routes[] = {
     {"/api/version", EVHTTP_REQ_GET, seam_native_ollama_version, NULL},
     {"/v1/models", EVHTTP_REQ_GET, seam_status_models, NULL},
     {"/metrics", EVHTTP_REQ_GET, seam_admin_metrics, NULL},
+    {"/admin/stats", EVHTTP_REQ_GET, seam_admin_stats, NULL},
+    {"/admin/requests", EVHTTP_REQ_GET, seam_admin_requests, NULL},
+    {"/admin/events", EVHTTP_REQ_GET, seam_admin_events, NULL},
+    {"/ui", EVHTTP_REQ_GET, seam_ui_page, NULL},
+    {"/ui/login", EVHTTP_REQ_POST, seam_ui_login, NULL},
+    {"/ui/logout", EVHTTP_REQ_POST, seam_ui_logout, NULL},
+    {"/ui/app.js", EVHTTP_REQ_GET, seam_ui_static, NULL},
+    {"/ui/app.css", EVHTTP_REQ_GET, seam_ui_static, NULL},
+    {"/ui/uplot.iife.min.js", EVHTTP_REQ_GET, seam_ui_static, NULL},
+    {"/ui/uplot.min.css", EVHTTP_REQ_GET, seam_ui_static, NULL},
     {"/healthz", EVHTTP_REQ_GET, seam_status_healthz, NULL},
     {"/readyz", EVHTTP_REQ_GET, seam_status_readyz, NULL},
 };
@@ -371,7 +382,10 @@ seam_rc seam_server_run(const seam_config *cfg, const seam_scanner *scanner, cha
     seam_auth_state_init(&srv.auth, cfg);
     srv.rl = seam_rl_new(cfg);
     srv.metrics = seam_metrics_new(cfg, scanner, SEAM_VERSION);
-    if (!srv.rl || !srv.metrics) {
+    srv.breakers = seam_breakers_new(cfg);
+    srv.balancer = seam_balancer_new(cfg);
+    srv.capacity = seam_capacity_from_config(cfg);
+    if (!srv.rl || !srv.metrics || !srv.breakers || !srv.balancer || !srv.capacity) {
         snprintf(err, errlen, "out of memory");
         rc = SEAM_ERR_NOMEM;
         goto out;
@@ -431,6 +445,9 @@ out:
     seam_health_free(srv.health);
     seam_audit_close(srv.audit);
     seam_metrics_free(srv.metrics);
+    seam_capacity_free(srv.capacity);
+    seam_balancer_free(srv.balancer);
+    seam_breakers_free(srv.breakers);
     seam_rl_free(srv.rl);
     seam_spend_free(srv.spend);
     seam_ledger_close(srv.ledger);

@@ -17,7 +17,10 @@
 #include "obs/metrics.h"
 #include "scan/scan.h"
 #include "state/shared.h"
+#include "upstream/breaker.h"
+#include "upstream/capacity.h"
 #include "upstream/client.h"
+#include "upstream/dispatch.h"
 #include "upstream/health.h"
 
 #include <event2/event.h>
@@ -54,12 +57,15 @@ struct seam_server {
     const seam_config *cfg;
     const seam_scanner *scanner; /* NULL when detection is off */
     seam_health_table *health;
-    seam_audit *audit;     /* NULL when audit.dir is not configured */
-    seam_ledger *ledger;   /* NULL when state.sqlite is "" */
-    seam_spend *spend;     /* per-tenant cloud spend for budgets */
-    seam_metrics *metrics; /* /metrics */
-    seam_auth_state auth;  /* the admin key's hash */
-    seam_ratelimit *rl;    /* per-key rate limits (in-process) */
+    seam_audit *audit;       /* NULL when audit.dir is not configured */
+    seam_ledger *ledger;     /* NULL when state.sqlite is "" */
+    seam_spend *spend;       /* per-tenant cloud spend for budgets */
+    seam_metrics *metrics;   /* /metrics */
+    seam_auth_state auth;    /* the admin key's hash */
+    seam_ratelimit *rl;      /* per-key rate limits (in-process) */
+    seam_breakers *breakers; /* a circuit breaker per backend */
+    seam_balancer *balancer; /* outstanding requests per backend, pool rotation */
+    seam_capacity *capacity; /* max_concurrency slots and pool queues */
     seam_worker *workers;
     int nworkers;
     char listen_addr[96]; /* host:port actually bound */

@@ -42,6 +42,16 @@ void seam_status_readyz(seam_worker *w, struct evhttp_request *req)
                               : h == SEAM_HEALTH_DOWN ? "down"
                                                       : "unknown");
         json_object_set_new(o, "error", err[0] ? json_string(err) : json_null());
+        /* Passive health: the circuit breaker's view of real traffic. */
+        seam_breaker_stats st;
+        seam_breaker_stats_get(w->srv->breakers, i, seam_rl_now_ns(), &st);
+        json_object_set_new(o, "circuit", json_string(seam_breaker_state_name(st.state)));
+        json_object_set_new(o, "consecutive_failures",
+                            json_integer((json_int_t)st.consecutive_failures));
+        json_object_set_new(o, "in_flight",
+                            json_integer((json_int_t)seam_capacity_inflight(w->srv->capacity, i)));
+        if (b->max_concurrency)
+            json_object_set_new(o, "max_concurrency", json_integer((json_int_t)b->max_concurrency));
         json_array_append_new(arr, o);
     }
     reply_owned(req, any ? 200 : 503, json_pack("{s:b, s:o}", "ready", any, "backends", arr));

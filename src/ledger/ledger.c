@@ -56,6 +56,8 @@ enum {
     F_MODEL,
     F_FALLBACK_FROM,
     F_ERROR,
+    F_COMPLEXITY,
+    F_SET_APPLIED,
     F__COUNT
 };
 
@@ -64,6 +66,7 @@ enum {
 typedef struct row {
     int64_t ts_ms;
     int64_t input_tokens, output_tokens, reasoning_tokens, cached_tokens;
+    int64_t tokens_est;
     double cost_usd, counterfactual_usd, ms_total, ms_ttft, ms_gateway;
     int status, attempts;
     bool stream;
@@ -103,9 +106,17 @@ static const char schema_sql[] =
     " attempts INTEGER, fallback_from TEXT, status INTEGER, error TEXT, stream INTEGER,"
     " input_tokens INTEGER, output_tokens INTEGER, reasoning_tokens INTEGER,"
     " cached_tokens INTEGER, cost_usd REAL, counterfactual_usd REAL,"
-    " ms_total REAL, ms_ttft REAL, ms_gateway REAL);"
+    " ms_total REAL, ms_ttft REAL, ms_gateway REAL,"
+    " complexity TEXT, tokens_est INTEGER, set_applied TEXT);"
     "CREATE INDEX requests_ts ON requests(ts_ms);"
     "CREATE INDEX requests_tenant_ts ON requests(tenant, ts_ms);";
+
+/* From schema version 1 to 2: the inputs of the decision the dashboard's
+ * "why did this go there?" view shows. Rows written before have NULLs. */
+static const char migrate_v1_sql[] = "ALTER TABLE requests ADD COLUMN complexity TEXT;"
+                                     "ALTER TABLE requests ADD COLUMN tokens_est INTEGER;"
+                                     "ALTER TABLE requests ADD COLUMN set_applied TEXT;"
+                                     "UPDATE meta SET value = '2' WHERE key = 'schema_version';";
 
 /* Column order of the insert; the bind indexes in bind_row() follow it. */
 static const char insert_sql[] =
@@ -113,8 +124,9 @@ static const char insert_sql[] =
     " sensitivity, detected, rule, reason, pool, backend, location, model, attempts,"
     " fallback_from, status, error, stream, input_tokens, output_tokens,"
     " reasoning_tokens, cached_tokens, cost_usd, counterfactual_usd, ms_total, ms_ttft,"
-    " ms_gateway) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14,"
-    " ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29)";
+    " ms_gateway, complexity, tokens_est, set_applied) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7,"
+    " ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24,"
+    " ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32)";
 
 /* ---- the queue (any thread) ---- */
 
@@ -153,6 +165,8 @@ void seam_ledger_record(seam_ledger *l, const seam_request_record *r)
         [F_MODEL] = r->model,
         [F_FALLBACK_FROM] = r->fallback_from,
         [F_ERROR] = r->error,
+        [F_COMPLEXITY] = r->complexity,
+        [F_SET_APPLIED] = r->set_applied,
     };
     size_t len[F__COUNT], total = 0;
     for (int i = 0; i < F__COUNT; i++) {
@@ -169,6 +183,7 @@ void seam_ledger_record(seam_ledger *l, const seam_request_record *r)
     w->output_tokens = r->output_tokens;
     w->reasoning_tokens = r->reasoning_tokens;
     w->cached_tokens = r->cached_tokens;
+    w->tokens_est = r->tokens_est;
     w->cost_usd = r->cost_usd;
     w->counterfactual_usd = r->counterfactual_usd;
     w->ms_total = r->ms_total;
@@ -318,6 +333,9 @@ static void bind_row(sqlite3_stmt *st, const row *w, const char *detected)
     bind_real(st, 27, w->ms_total, false);
     bind_real(st, 28, w->ms_ttft, true);
     bind_real(st, 29, w->ms_gateway, false);
+    bind_text(st, 30, w->s[F_COMPLEXITY]);
+    bind_count(st, 31, w->tokens_est);
+    bind_text(st, 32, w->s[F_SET_APPLIED]);
 }
 
 static void warn(seam_ledger *l, const char *what, int rc)
@@ -526,6 +544,16 @@ static int setup(sqlite3 *db, const char *path, char *err, size_t errlen)
                  "requests)",
                  path);
         goto fail;
+    } else if (version == 1) {
+        /* In place, inside this transaction: a seam that stops half way
+         * leaves the file at version 1, intact. */
+        if (exec(db, migrate_v1_sql) != SQLITE_OK) {
+            db_err(err, errlen, path, "cannot migrate the schema from version 1", db);
+            goto fail;
+        }
+        seam_log_json(SEAM_LOG_INFO,
+                      json_pack("{s:s, s:s, s:i, s:i}", "msg", "ledger migrated", "file", path,
+                                "from", 1, "to", SEAM_LEDGER_SCHEMA_VERSION));
     } else if (version != SEAM_LEDGER_SCHEMA_VERSION) {
         snprintf(err, errlen, "ledger %s: schema_version %ld, this seam writes version %d", path,
                  version, SEAM_LEDGER_SCHEMA_VERSION);

@@ -15,7 +15,7 @@
  * SIGKILL loses at most the rows of the last batch window, the ones still
  * queued. seam_ledger_close() (SIGTERM) writes everything.
  *
- * Schema (schema_version 1, in table meta(key TEXT PRIMARY KEY, value TEXT)):
+ * Schema (schema_version 2, in table meta(key TEXT PRIMARY KEY, value TEXT)):
  *   requests(id TEXT PRIMARY KEY, ts_ms INTEGER NOT NULL, tenant, key_name,
  *            ingress, kind, declared, sensitivity, detected (JSON object
  *            type -> count, or NULL), rule, reason, pool, backend, location,
@@ -23,9 +23,14 @@
  *            stream INTEGER (0/1), input_tokens, output_tokens,
  *            reasoning_tokens, cached_tokens (INTEGER, NULL when unknown),
  *            cost_usd REAL, counterfactual_usd REAL (NULL when none),
- *            ms_total, ms_ttft (NULL when none), ms_gateway REAL)
+ *            ms_total, ms_ttft (NULL when none), ms_gateway REAL,
+ *            complexity TEXT, tokens_est INTEGER (NULL when none),
+ *            set_applied TEXT (what the rule's set changed, NULL when nothing))
  *   indexes requests_ts(ts_ms), requests_tenant_ts(tenant, ts_ms).
  * Never prompt or completion text, never a key.
+ *
+ * Version 1 files (without the last three columns) are migrated in place
+ * when opened: ALTER TABLE ADD COLUMN, old rows keep NULLs there.
  */
 #ifndef SEAM_LEDGER_LEDGER_H
 #define SEAM_LEDGER_LEDGER_H
@@ -35,8 +40,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* The schema this code writes; seam_ledger_open() refuses any other. */
-#define SEAM_LEDGER_SCHEMA_VERSION 1
+/* The schema this code writes; seam_ledger_open() migrates version 1 to it
+ * and refuses any other. */
+#define SEAM_LEDGER_SCHEMA_VERSION 2
 /* Rows waiting for the writer; past this, seam_ledger_record() drops. */
 #define SEAM_LEDGER_QUEUE_MAX 65536
 /* Strings longer than this (a client-chosen model name) are cut. */

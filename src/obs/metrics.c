@@ -461,6 +461,13 @@ void seam_metrics_inflight(seam_metrics *m, int backend_index, int delta)
                               memory_order_relaxed);
 }
 
+int64_t seam_metrics_inflight_value(seam_metrics *m, int backend_index)
+{
+    if (!m || backend_index < 0 || (size_t)backend_index >= m->nbackends)
+        return 0;
+    return atomic_load_explicit(&m->inflight[m->backend_slot[backend_index]], memory_order_relaxed);
+}
+
 void seam_metrics_detected(seam_metrics *m, uint32_t type, uint64_t count)
 {
     if (m && type < m->ntypes && count)

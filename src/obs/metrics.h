@@ -99,6 +99,11 @@ void seam_metrics_blocked(seam_metrics *m, seam_block_reason reason);
  * cfg->backends; out of range is ignored). */
 void seam_metrics_inflight(seam_metrics *m, int backend_index, int delta);
 
+/* The current value of seam_inflight_requests of backend <backend_index>
+ * (the dashboard's health panel); 0 for a NULL <m> or an index out of
+ * range. */
+int64_t seam_metrics_inflight_value(seam_metrics *m, int backend_index);
+
 /* Adds <count> entities of scanner type <type> (seam_entity.type, the
  * index of seam_detection.counts). Unknown types are ignored. */
 void seam_metrics_detected(seam_metrics *m, uint32_t type, uint64_t count);

@@ -131,6 +131,8 @@ static void decide_by_rules(const seam_config *cfg, const seam_task *t, const se
         out->pool = &cfg->pools[r->pool];
         out->rule = r->name;
         out->matched = r;
+        out->fallbacks = r->fallbacks;
+        out->nfallbacks = r->nfallbacks;
         explain_rule(r, t, why, sizeof(why));
         snprintf(out->reason, sizeof(out->reason), "rule %s matched (%s) -> pool %s", r->name, why,
                  out->pool->name);

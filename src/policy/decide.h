@@ -29,8 +29,13 @@ typedef struct seam_decision {
     const char *pinned_model;      /* set: candidates are the backends listing it */
     const char *rule;              /* rule name, "default" or "pinned" */
     const seam_rule_conf *matched; /* the rule, when one matched */
-    bool rerouted;                 /* a pinned model was rerouted for clearance */
-    char reason[256];              /* one line, ASCII, for headers and logs */
+    /* Pools to try, in order, when <pool> cannot serve (the matched rule's
+     * `fallback`; indexes into cfg->pools). Dispatch applies the clearance
+     * invariant to every one of them again. */
+    const size_t *fallbacks;
+    size_t nfallbacks;
+    bool rerouted;    /* a pinned model was rerouted for clearance */
+    char reason[256]; /* one line, ASCII, for headers and logs */
 } seam_decision;
 
 /* Decides for <task> and <facts> under <cfg>. Never fails for lack of memory

@@ -14,6 +14,7 @@ struct probe_slot {
     seam_prober *p;
     size_t backend;
     seam_transfer *t;
+    uint64_t due_ms; /* next probe, on the prober's clock */
 };
 
 struct seam_prober {
@@ -21,7 +22,8 @@ struct seam_prober {
     seam_upstream *u;
     const seam_config *cfg;
     seam_health_table *health;
-    long interval_ms;
+    long interval_ms; /* the tick: the shortest of the backends' health.interval_ms */
+    uint64_t now_ms;  /* advanced by a tick */
     struct probe_slot *slots;
 };
 
@@ -42,8 +44,7 @@ static void probe_done(void *ctx, seam_transfer *t, seam_rc rc, const char *erro
         return;
     }
     if (rc == SEAM_OK)
-        snprintf(msg, sizeof(msg), "probe GET %s answered HTTP %ld",
-                 seam_provider_get(b->provider)->probe_path, status);
+        snprintf(msg, sizeof(msg), "probe GET %s answered HTTP %ld", b->health.path, status);
     else if (rc == SEAM_ERR_TIMEOUT)
         snprintf(msg, sizeof(msg), "probe timed out after %ld ms", PROBE_TIMEOUT_MS);
     else
@@ -62,7 +63,7 @@ static void probe_one(struct probe_slot *s)
     const char *key = b->api_key_env && b->api_key_env[0] ? getenv(b->api_key_env) : NULL;
     const seam_provider *prov = seam_provider_get(b->provider);
     char url[1024];
-    snprintf(url, sizeof(url), "%s%s", b->url, prov->probe_path);
+    snprintf(url, sizeof(url), "%s%s", b->url, b->health.path);
     /* Each provider authenticates its own way (x-api-key, x-goog-api-key,
      * a bearer token); the headers live only until curl has copied them. */
     seam_arena *a = seam_arena_new(1024);
@@ -94,9 +95,14 @@ static void probe_one(struct probe_slot *s)
 static void on_tick(evutil_socket_t fd, short what, void *arg)
 {
     seam_prober *p = arg;
-    for (size_t i = 0; i < p->cfg->nbackends; i++)
-        if (!p->slots[i].t)
-            probe_one(&p->slots[i]);
+    for (size_t i = 0; i < p->cfg->nbackends; i++) {
+        struct probe_slot *s = &p->slots[i];
+        if (s->t || s->due_ms > p->now_ms)
+            continue;
+        s->due_ms = p->now_ms + p->cfg->backends[i].health.interval_ms;
+        probe_one(s);
+    }
+    p->now_ms += (uint64_t)p->interval_ms;
     struct timeval tv = {p->interval_ms / 1000, (p->interval_ms % 1000) * 1000};
     evtimer_add(p->timer, &tv);
 }
@@ -110,7 +116,13 @@ seam_prober *seam_prober_start(struct event_base *base, seam_upstream *u, const 
     p->u = u;
     p->cfg = cfg;
     p->health = health;
+    /* One timer ticks at the shortest interval any backend asks for; each
+     * backend is probed when its own interval is due. */
     p->interval_ms = interval_ms;
+    for (size_t i = 0; i < cfg->nbackends; i++)
+        if (cfg->backends[i].health.interval_ms &&
+            (long)cfg->backends[i].health.interval_ms < p->interval_ms)
+            p->interval_ms = (long)cfg->backends[i].health.interval_ms;
     p->slots = seam_calloc(cfg->nbackends, sizeof(*p->slots));
     p->timer = evtimer_new(base, on_tick, p);
     if (!p->slots || !p->timer) {

@@ -15,7 +15,8 @@
 
 typedef struct seam_prober seam_prober;
 
-/* Starts probing now and then every <interval_ms> on <base>. */
+/* Starts probing now on <base>, then each backend every health.interval_ms
+ * (at most every <interval_ms>) at its health.path. */
 seam_prober *seam_prober_start(struct event_base *base, seam_upstream *u, const seam_config *cfg,
                                seam_health_table *health, long interval_ms);
 

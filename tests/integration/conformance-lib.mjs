@@ -369,8 +369,11 @@ backends:
     models: [${BACKENDS.gemini.model}]
     api_key_env: ${keyEnv.gemini}
 pools:
-  local: [gemma]
-  cloud: [gpt, claude, gemini]
+  local: { backends: [gemma], retries: 0 }
+  cloud: { backends: [gpt, claude, gemini], retries: 0 }
+# One attempt per cell and a breaker that never opens: each cell checks what
+# one attempt answers (chaos.test.mjs covers retries and breakers).
+circuit: { failures: 1000, window_ms: 1000 }
 policy:
   default: local
 `;

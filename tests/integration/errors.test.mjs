@@ -22,6 +22,7 @@ import {
   assertNoViolations,
   collectStream,
   within,
+  waitUntil,
   LOCAL_MODEL,
   CLOUD_MODEL,
 } from './helpers.mjs';
@@ -363,11 +364,19 @@ describe('upstream down (connection refused)', T, () => {
     await cloud?.close();
   });
 
-  it('a request routed to a backend that refuses connections → 502 (stream and non-stream)', async () => {
+  it('a request routed to a backend that refuses connections → 503 once its probe says down (stream and non-stream)', async () => {
+    // The probe runs at start; from its verdict on, a down backend is no
+    // candidate at all (issue 5: no allowed backend up → a clear 503).
+    await waitUntil(async () => {
+      const r = await rawFetch(seam, '/readyz');
+      const body = await r.json();
+      return body.backends.find((b) => b.name === 'local')?.state === 'down';
+    }, { timeoutMs: 5000, what: 'the probe marking local down' });
     for (const stream of [false, true]) {
       const r = await rawPost(seam, JSON.stringify({ model: 'auto', stream, messages: [userMsg('internal', 'x')] }));
-      assert.equal(r.status, 502, `stream ${stream} → ${r.status} ${r.text}`);
+      assert.equal(r.status, 503, `stream ${stream} → ${r.status} ${r.text}`);
       assertOpenAIError(r.json);
+      assert.match(r.json.error.message, /local: down/);
     }
     assert.equal(cloud.chatRequests().length, 0, 'nothing failed over to the cloud');
     // Still serves what it can: a public high draft goes to the (up) cloud.

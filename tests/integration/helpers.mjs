@@ -91,7 +91,11 @@ export function userMsg(sens, text, id) {
  * opts: local, cloud (base URLs), workers, limits {max_body_bytes,
  * request_timeout_ms}, policyExtra (YAML lines under policy:, e.g.
  * 'unknown_model: route'), defaultPool, rules (YAML text replacing the
- * default rules block), extraBackends (YAML list items), extraPools (lines).
+ * default rules block), extraBackends (YAML list items), extraPools (lines),
+ * retries (per pool, default 0) and circuit (a YAML line). The defaults make
+ * one attempt per request and a breaker that never opens: the suites built
+ * on this config test what a single attempt answers; retries, fallbacks and
+ * breakers have their own suite (chaos.test.mjs).
  */
 export function seamConfig(opts) {
   const limits = { max_body_bytes: 33554432, request_timeout_ms: 30000, ...(opts.limits ?? {}) };
@@ -119,9 +123,10 @@ backends:
     context_window: 400000
     api_key_env: ${CLOUD_KEY_ENV}
 ${opts.extraBackends ?? ''}pools:
-  local: [local]
-  cloud: [frontier]
-${opts.extraPools ?? ''}policy:
+  local: { backends: [local], retries: ${opts.retries ?? 0} }
+  cloud: { backends: [frontier], retries: ${opts.retries ?? 0} }
+${opts.extraPools ?? ''}${opts.circuit ?? 'circuit: { failures: 1000, window_ms: 1000 }'}
+policy:
   rules:
 ${rules}
   default: ${opts.defaultPool ?? 'local'}

@@ -200,7 +200,7 @@ describe('the usage ledger of a real seam run', { timeout: 180000, skip: noSqlit
     const routes = new Set(sent.filter((q) => q.status === 200).map((q) => q.route));
     assert.deepEqual(routes, new Set(['local', 'cloud']));
     // The schema is the documented one.
-    assert.equal(sql(db, "SELECT value FROM meta WHERE key = 'schema_version'")[0].value, '1');
+    assert.equal(sql(db, "SELECT value FROM meta WHERE key = 'schema_version'")[0].value, '2');
     // Never prompt or completion text: not in the rows, not in the file.
     const files = [db, `${db}-wal`].filter((f) => fs.existsSync(f));
     for (const f of files) {

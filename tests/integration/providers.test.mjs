@@ -49,8 +49,11 @@ backends:
     models: [${GEMINI_MODEL}]
     api_key_env: SEAM_TEST_GEMINI_KEY
 pools:
-  local: [gemma]
-  cloud: [claude, gemini]
+  local: { backends: [gemma], retries: 0 }
+  cloud: { backends: [claude, gemini], retries: 0 }
+# One attempt per request and a breaker that never opens: this suite checks
+# what one attempt answers (chaos.test.mjs covers retries and breakers).
+circuit: { failures: 1000, window_ms: 1000 }
 policy:
   default: local
 `;

@@ -1557,6 +1557,281 @@ static void test_detect_fault_injection(void **state)
     assert_true(ok);
 }
 
+/* ---- resilience: timeouts, circuit, capacity, health, pools, fallback ----- */
+
+static void test_resilience_defaults(void **state)
+{
+    seam_config *cfg =
+        parse_ok(MIN_BACKEND "  - {name: o, provider: ollama, url: http://o, location: local,"
+                             " models: [m]}\n" MIN_POOLS
+                             "policy:\n  rules:\n    - {name: r, route: local}\n");
+    const seam_timeouts want = {10000, 60000, 30000, 600000};
+    assert_memory_equal(&cfg->timeouts, &want, sizeof(want));
+    const seam_circuit_conf wc = {5, 10000, 5000, 1};
+    assert_memory_equal(&cfg->circuit, &wc, sizeof(wc));
+    for (size_t i = 0; i < 2; i++) {
+        const seam_backend_conf *b = &cfg->backends[i];
+        assert_memory_equal(&b->timeouts, &want, sizeof(want));
+        assert_memory_equal(&b->circuit, &wc, sizeof(wc));
+        assert_int_equal(b->max_concurrency, 0);
+        assert_int_equal(b->health.interval_ms, 10000);
+    }
+    /* The probe path is the provider's. */
+    assert_string_equal(cfg->backends[0].health.path, "/v1/models");
+    assert_string_equal(cfg->backends[1].health.path, "/api/tags");
+    const seam_pool_conf *p = &cfg->pools[0];
+    assert_int_equal(p->index, 0);
+    assert_int_equal(p->line, 9);
+    assert_int_equal(p->strategy, SEAM_STRATEGY_LEAST_OUTSTANDING);
+    assert_null(p->weights);
+    assert_int_equal(p->retries, 2);
+    assert_int_equal(p->queue.max, 0);
+    assert_int_equal(p->queue.timeout_ms, 30000);
+    assert_false(p->has_spill);
+    assert_false(p->stream_resume);
+    assert_int_equal(cfg->rules[0].nfallbacks, 0);
+    assert_null(cfg->rules[0].fallbacks);
+    seam_config_free(cfg);
+    /* total_ms follows limits.request_timeout_ms when not given. */
+    cfg = parse_ok(MIN "limits: {request_timeout_ms: 1234}\ntimeouts: {idle_ms: 7}\n");
+    assert_int_equal(cfg->backends[0].timeouts.total_ms, 1234);
+    assert_int_equal(cfg->backends[0].timeouts.idle_ms, 7);
+    assert_int_equal(cfg->backends[0].timeouts.connect_ms, 10000);
+    seam_config_free(cfg);
+    assert_string_equal(seam_strategy_name(SEAM_STRATEGY_WEIGHTED), "weighted");
+    assert_string_equal(seam_strategy_name(SEAM_STRATEGY__COUNT), "?");
+}
+
+/* The configuration block, plus every other key. */
+static const char resilience_yaml[] =
+    "timeouts: { connect_ms: 2000, first_byte_ms: 60000, idle_ms: 30000, total_ms: 600000 }\n"
+    "circuit: { failures: 5, window_ms: 10000, cooldown_ms: 5000, half_open_max: 1 }\n"
+    "backends:\n"
+    "  - name: gemma-a\n"
+    "    provider: ollama\n"
+    "    url: http://gpu-a:11434\n"
+    "    location: local\n"
+    "    models: [gemma4:31b]\n"
+    "    timeouts: { first_byte_ms: 120000 }\n"
+    "    max_concurrency: 4\n"
+    "    health: { path: /api/tags, interval_ms: 5000 }\n"
+    "  - name: gemma-b\n"
+    "    provider: openai\n"
+    "    url: http://gpu-b:8000\n"
+    "    location: local\n"
+    "    models: [gemma4:31b]\n"
+    "    circuit: { failures: 2, half_open_max: 3 }\n"
+    "    health: { interval_ms: 100 }\n"
+    "  - { name: frontier, provider: openai, url: https://api.openai.com, location: cloud,"
+    " models: [gpt-5.1], health: { path: '/v1/models?limit=1' } }\n"
+    "pools:\n"
+    "  local: { backends: [gemma-a, gemma-b], strategy: least_outstanding, retries: 2,\n"
+    "           queue: { max: 64, timeout_ms: 30000 }, spill: cloud, stream_resume: false }\n"
+    "  cloud: [frontier]\n"
+    "  weighted: { backends: [gemma-b, gemma-a], strategy: weighted, weights: [3, 1],"
+    " retries: 0, queue: { max: 5 }, stream_resume: true, spill: local }\n"
+    "  rr: { backends: [gemma-a], strategy: round_robin, queue: { timeout_ms: 1 } }\n"
+    "policy:\n"
+    "  rules:\n"
+    "    - { name: frontier-drafting, when: { kind: [draft], complexity: [high] }, route: cloud,"
+    " fallback: [local] }\n"
+    "    - { name: chain, route: rr, fallback: [weighted, local, cloud] }\n"
+    "  default: local\n";
+
+static void test_resilience_everything_set(void **state)
+{
+    seam_config *cfg = parse_ok(resilience_yaml);
+    const seam_backend_conf *a = &cfg->backends[0], *b = &cfg->backends[1], *f = &cfg->backends[2];
+    assert_int_equal(cfg->timeouts.connect_ms, 2000);
+    assert_int_equal(a->timeouts.connect_ms, 2000);
+    assert_int_equal(a->timeouts.first_byte_ms, 120000);
+    assert_int_equal(a->timeouts.idle_ms, 30000);
+    assert_int_equal(a->timeouts.total_ms, 600000);
+    assert_int_equal(b->timeouts.first_byte_ms, 60000);
+    assert_int_equal(a->max_concurrency, 4);
+    assert_int_equal(b->max_concurrency, 0);
+    assert_string_equal(a->health.path, "/api/tags");
+    assert_int_equal(a->health.interval_ms, 5000);
+    assert_string_equal(b->health.path, "/v1/models");
+    assert_int_equal(b->health.interval_ms, 100);
+    assert_string_equal(f->health.path, "/v1/models?limit=1");
+    assert_int_equal(f->health.interval_ms, 10000);
+    assert_int_equal(a->circuit.failures, 5);
+    assert_int_equal(b->circuit.failures, 2);
+    assert_int_equal(b->circuit.window_ms, 10000);
+    assert_int_equal(b->circuit.half_open_max, 3);
+
+    assert_int_equal(cfg->npools, 4);
+    const seam_pool_conf *local = &cfg->pools[0], *cloud = &cfg->pools[1], *w = &cfg->pools[2],
+                         *rr = &cfg->pools[3];
+    assert_string_equal(local->name, "local");
+    assert_int_equal(local->nbackends, 2);
+    assert_int_equal(local->strategy, SEAM_STRATEGY_LEAST_OUTSTANDING);
+    assert_int_equal(local->retries, 2);
+    assert_int_equal(local->queue.max, 64);
+    assert_int_equal(local->queue.timeout_ms, 30000);
+    assert_true(local->has_spill);
+    assert_int_equal(local->spill, 1);
+    assert_false(local->stream_resume);
+    assert_int_equal(cloud->nbackends, 1);
+    assert_false(cloud->has_spill);
+    assert_int_equal(w->strategy, SEAM_STRATEGY_WEIGHTED);
+    assert_int_equal(w->backends[0], 1);
+    assert_int_equal(w->weights[0], 3);
+    assert_int_equal(w->weights[1], 1);
+    assert_int_equal(w->retries, 0);
+    assert_int_equal(w->queue.max, 5);
+    assert_int_equal(w->queue.timeout_ms, 30000);
+    assert_true(w->stream_resume);
+    assert_int_equal(w->spill, 0);
+    assert_int_equal(w->index, 2);
+    assert_int_equal(rr->strategy, SEAM_STRATEGY_ROUND_ROBIN);
+    assert_int_equal(rr->queue.timeout_ms, 1);
+
+    const seam_rule_conf *r = &cfg->rules[0];
+    assert_int_equal(r->pool, 1);
+    assert_int_equal(r->nfallbacks, 1);
+    assert_int_equal(r->fallbacks[0], 0);
+    r = &cfg->rules[1];
+    assert_int_equal(r->nfallbacks, 3);
+    assert_int_equal(r->fallbacks[0], 2);
+    assert_int_equal(r->fallbacks[1], 0);
+    assert_int_equal(r->fallbacks[2], 1);
+    seam_config_free(cfg);
+}
+
+static const struct error_case resilience_error_cases[] = {
+    {MIN "timeouts: 5\n", "t.yaml:9: key 'timeouts': ", "expected a mapping"},
+    {MIN "timeouts: {connect: 5}\n", "t.yaml:9: key 'timeouts.connect': ", "unknown key"},
+    {MIN "timeouts: {connect_ms: 0}\n",
+     "t.yaml:9: key 'timeouts.connect_ms': ", "must be at least 1, got '0'"},
+    {MIN "timeouts: {total_ms: 2147483648}\n",
+     "t.yaml:9: key 'timeouts.total_ms': ", "must be at most 2147483647"},
+    {MIN "timeouts: {idle_ms: -1}\n", "t.yaml:9: key 'timeouts.idle_ms': ", "must not be negative"},
+    {MIN "circuit: {failures: 0}\n", "t.yaml:9: key 'circuit.failures': ", "must be at least 1"},
+    {MIN "circuit: {failures: 1001}\n", "t.yaml:9: key 'circuit.failures': ", "at most 1000"},
+    {MIN "circuit: {half_open_max: 0}\n",
+     "t.yaml:9: key 'circuit.half_open_max': ", "must be at least 1"},
+    {MIN "circuit: {cooldown: 1}\n", "t.yaml:9: key 'circuit.cooldown': ", "unknown key"},
+    {MIN_BACKEND "    timeouts: {first_byte_ms: x}\n" MIN_POOLS,
+     "t.yaml:7: key 'backends[0].timeouts.first_byte_ms': ", "expected an integer, got 'x'"},
+    {MIN_BACKEND "    circuit: {window_ms: 0}\n" MIN_POOLS,
+     "t.yaml:7: key 'backends[0].circuit.window_ms': ", "must be at least 1"},
+    {MIN_BACKEND "    max_concurrency: -2\n" MIN_POOLS,
+     "t.yaml:7: key 'backends[0].max_concurrency': ", "must not be negative"},
+    {MIN_BACKEND "    max_concurrency: 1000001\n" MIN_POOLS,
+     "t.yaml:7: key 'backends[0].max_concurrency': ", "at most 1000000"},
+    {MIN_BACKEND "    health: {path: api/tags}\n" MIN_POOLS,
+     "t.yaml:7: key 'backends[0].health.path': ", "must start with /"},
+    {MIN_BACKEND "    health: {path: '/a b'}\n" MIN_POOLS,
+     "t.yaml:7: key 'backends[0].health.path': ", "spaces or control characters"},
+    {MIN_BACKEND "    health: {interval_ms: 99}\n" MIN_POOLS,
+     "t.yaml:7: key 'backends[0].health.interval_ms': ", "must be at least 100"},
+    {MIN_BACKEND "    health: {url: /x}\n" MIN_POOLS,
+     "t.yaml:7: key 'backends[0].health.url': ", "unknown key"},
+    {MIN_BACKEND "    health: /x\n" MIN_POOLS,
+     "t.yaml:7: key 'backends[0].health': ", "expected a mapping"},
+    /* pools, long form */
+    {MIN_BACKEND "pools:\n  local: {strategy: round_robin}\n",
+     "t.yaml:8: key 'pools.local.backends': ", "required key is missing"},
+    {MIN_BACKEND "pools:\n  local: {backends: [a], colour: red}\n",
+     "t.yaml:8: key 'pools.local.colour': ", "unknown key"},
+    {MIN_BACKEND "pools:\n  local: {backends: [a], strategy: random}\n",
+     "t.yaml:8: key 'pools.local.strategy': ",
+     "expected one of least_outstanding, round_robin, weighted, got 'random'"},
+    {MIN_BACKEND "pools:\n  local: {backends: [a], strategy: weighted}\n",
+     "t.yaml:8: key 'pools.local': ", "strategy weighted needs weights"},
+    {MIN_BACKEND "pools:\n  local: {backends: [a], weights: [1]}\n",
+     "t.yaml:8: key 'pools.local.weights': ", "weights apply only to strategy weighted"},
+    {MIN_BACKEND "pools:\n  local: {backends: [a], strategy: weighted, weights: [1, 2]}\n",
+     "t.yaml:8: key 'pools.local.weights': ", "expected one weight per backend (1), got 2"},
+    {MIN_BACKEND "pools:\n  local: {backends: [a], strategy: weighted, weights: [0]}\n",
+     "t.yaml:8: key 'pools.local.weights[0]': ", "must be at least 1"},
+    {MIN_BACKEND "pools:\n  local: {backends: [a], strategy: weighted, weights: []}\n",
+     "t.yaml:8: key 'pools.local.weights': ", "expected a non-empty list"},
+    {MIN_BACKEND "pools:\n  local: {backends: [a], retries: 11}\n",
+     "t.yaml:8: key 'pools.local.retries': ", "must be at most 10"},
+    {MIN_BACKEND "pools:\n  local: {backends: [a], queue: {max: 1, timeout_ms: 0}}\n",
+     "t.yaml:8: key 'pools.local.queue.timeout_ms': ", "must be at least 1"},
+    {MIN_BACKEND "pools:\n  local: {backends: [a], queue: {size: 1}}\n",
+     "t.yaml:8: key 'pools.local.queue.size': ", "unknown key"},
+    {MIN_BACKEND "pools:\n  local: {backends: [a], spill: nowhere}\n",
+     "t.yaml:8: key 'pools.local.spill': ", "no pool named 'nowhere'"},
+    {MIN_BACKEND "pools:\n  local: {backends: [a], spill: local}\n",
+     "t.yaml:8: key 'pools.local.spill': ", "a pool cannot spill into itself"},
+    {MIN_BACKEND "pools:\n  local: {backends: [a], stream_resume: yes}\n",
+     "t.yaml:8: key 'pools.local.stream_resume': ", "expected true or false, got 'yes'"},
+    {MIN_BACKEND "pools:\n  local: {backends: [b]}\n",
+     "t.yaml:8: key 'pools.local.backends[0]': ", "no backend named 'b'"},
+    {MIN_BACKEND "pools:\n  local: 5\n",
+     "t.yaml:8: key 'pools.local': ", "a pool is a list of backends or a mapping"},
+    /* rule fallback */
+    {MIN "policy:\n  rules:\n    - {name: r, route: local, fallback: [cloud]}\n",
+     "t.yaml:11: key 'policy.rules[0].fallback[0]': ", "no pool named 'cloud'"},
+    {MIN "policy:\n  rules:\n    - {name: r, route: local, fallback: [local]}\n",
+     "t.yaml:11: key 'policy.rules[0].fallback[0]': ", "pool 'local' is the rule's own route"},
+    {MIN "  p: [a]\npolicy:\n  rules:\n    - {name: r, route: local, fallback: [p, p]}\n",
+     "t.yaml:12: key 'policy.rules[0].fallback[1]': ", "pool 'p' is listed twice"},
+    {MIN "policy:\n  rules:\n    - {name: r, route: local, fallback: []}\n",
+     "t.yaml:11: key 'policy.rules[0].fallback': ", "expected a non-empty list"},
+    {MIN "policy:\n  rules:\n    - {name: r, route: local, fallback: local}\n",
+     "t.yaml:11: key 'policy.rules[0].fallback': ", "expected a list"},
+};
+
+static void test_resilience_errors(void **state)
+{
+    for (size_t i = 0; i < sizeof resilience_error_cases / sizeof resilience_error_cases[0]; i++) {
+        const struct error_case *tc = &resilience_error_cases[i];
+        seam_config *cfg = (seam_config *)1;
+        char err[512] = "";
+        seam_rc rc = parse(tc->yaml, &cfg, err, sizeof err);
+        if (rc != SEAM_ERR_CONFIG)
+            fail_msg("resilience case %zu: rc %d, err '%s'\n--- yaml:\n%s", i, rc, err, tc->yaml);
+        assert_null(cfg);
+        if (strncmp(err, tc->where, strlen(tc->where)) != 0)
+            fail_msg("resilience case %zu: '%s' does not start with '%s'", i, err, tc->where);
+        if (!strstr(err, tc->what))
+            fail_msg("resilience case %zu: '%s' does not contain '%s'", i, err, tc->what);
+    }
+}
+
+static void test_resilience_print(void **state)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&text, &len);
+    assert_non_null(out);
+    seam_config *cfg = parse_ok(resilience_yaml);
+    seam_config_print(cfg, out);
+    fclose(out);
+    assert_contains(text, "  timeouts   connect 2000 ms, first byte 60000 ms, idle 30000 ms, "
+                          "total 600000 ms\n");
+    assert_contains(text, "  circuit    opens after 5 failures in 10000 ms, half-open after "
+                          "5000 ms with 1 trial\n");
+    assert_contains(text, "    timeouts        connect 2000 ms, first byte 120000 ms");
+    assert_contains(text, "    circuit         opens after 2 failures in 10000 ms, half-open "
+                          "after 5000 ms with 3 trials\n");
+    assert_contains(text, "    max_concurrency 4\n");
+    assert_contains(text, "    max_concurrency unlimited\n");
+    assert_contains(text, "    health          GET /api/tags every 5000 ms\n");
+    assert_contains(text, "  local: gemma-a, gemma-b\n    strategy least_outstanding, retries 2, "
+                          "queue 64 for up to 30000 ms, spill to cloud, stream_resume false\n");
+    assert_contains(text, "  weighted: gemma-b (weight 3), gemma-a (weight 1)\n    strategy "
+                          "weighted, retries 0, queue 5 for up to 30000 ms, spill to local, "
+                          "stream_resume true\n");
+    assert_contains(text, "  cloud: frontier\n    strategy least_outstanding, retries 2, no "
+                          "queue, stream_resume false\n");
+    assert_contains(text, "-> pool cloud, fallback local\n");
+    assert_contains(text, "-> pool rr, fallback weighted -> local -> cloud\n");
+    free(text);
+    seam_config_free(cfg);
+}
+
+static void test_resilience_fault_injection(void **state)
+{
+    run_fault_injection(resilience_yaml, NULL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1588,6 +1863,11 @@ int main(void)
         cmocka_unit_test(test_accounting_errors),
         cmocka_unit_test(test_accounting_error_hides_key),
         cmocka_unit_test(test_accounting_print),
+        cmocka_unit_test(test_resilience_defaults),
+        cmocka_unit_test(test_resilience_everything_set),
+        cmocka_unit_test(test_resilience_errors),
+        cmocka_unit_test(test_resilience_print),
+        cmocka_unit_test(test_resilience_fault_injection),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

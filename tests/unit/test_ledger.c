@@ -3,7 +3,8 @@
  * the detected JSON, cut strings), every row of four concurrent writers
  * committed by close, reopening appends, drops when the queue is full, the
  * batch window and the half-full flush, duplicate ids, and the cloud spend
- * sum budgets read at startup. Rows are read back through SQLite directly,
+ * sum budgets read at startup, and the in-place migration of a version 1
+ * file. Rows are read back through SQLite directly,
  * independently of the writer.
  */
 #include "testutil.h"
@@ -123,6 +124,9 @@ static seam_request_record full_record(const char *id, int64_t ts)
         .ms_total = 812.5,
         .ms_ttft = 95.25,
         .ms_gateway = 1.75,
+        .complexity = "high",
+        .tokens_est = 70123,
+        .set_applied = "reasoning=off",
     };
     return r;
 }
@@ -138,7 +142,7 @@ static void test_open_creates_schema(void **state)
     seam_ledger_close(l);
 
     sqlite3 *db = db_open(t.path);
-    assert_int_equal(q_int(db, "SELECT value FROM meta WHERE key = 'schema_version'"), 1);
+    assert_int_equal(q_int(db, "SELECT value FROM meta WHERE key = 'schema_version'"), 2);
     assert_int_equal(q_int(db, "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name "
                                "IN ('requests_ts', 'requests_tenant_ts')"),
                      2);
@@ -171,7 +175,10 @@ static void test_open_creates_schema(void **state)
                                  "counterfactual_usd",
                                  "ms_total",
                                  "ms_ttft",
-                                 "ms_gateway"};
+                                 "ms_gateway",
+                                 "complexity",
+                                 "tokens_est",
+                                 "set_applied"};
     sqlite3_stmt *st = NULL;
     assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA table_info(requests)", -1, &st, NULL),
                      SQLITE_OK);
@@ -213,10 +220,10 @@ static void test_open_refuses_other_files(void **state)
     seam_ledger_close(open_ok(t.path, 0));
     sqlite3 *db = db_open(t.path);
     assert_int_equal(
-        sqlite3_exec(db, "UPDATE meta SET value = '2' WHERE key = 'schema_version'", 0, 0, 0),
+        sqlite3_exec(db, "UPDATE meta SET value = '3' WHERE key = 'schema_version'", 0, 0, 0),
         SQLITE_OK);
     sqlite3_close(db);
-    expect_open_error(t.path, "schema_version 2");
+    expect_open_error(t.path, "schema_version 3");
     tmpdb_free(&t);
 
     /* Some other database. */
@@ -240,6 +247,56 @@ static void test_open_refuses_other_files(void **state)
 
     /* A directory that does not exist. */
     expect_open_error("/nonexistent-seam-dir/x/seam.db", "cannot open");
+}
+
+/* A version 1 file, as seam 0.x wrote it, gains the three decision columns
+ * in place; its rows keep NULLs there and new rows fill them. */
+static void test_migrates_version_1(void **state)
+{
+    tmpdb t;
+    tmpdb_init(&t);
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open(t.path, &db), SQLITE_OK);
+    assert_int_equal(
+        sqlite3_exec(db,
+                     "CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT);"
+                     "INSERT INTO meta VALUES('schema_version', '1');"
+                     "CREATE TABLE requests("
+                     " id TEXT PRIMARY KEY, ts_ms INTEGER NOT NULL, tenant TEXT, key_name TEXT,"
+                     " ingress TEXT, kind TEXT, declared TEXT, sensitivity TEXT, detected TEXT,"
+                     " rule TEXT, reason TEXT, pool TEXT, backend TEXT, location TEXT, model TEXT,"
+                     " attempts INTEGER, fallback_from TEXT, status INTEGER, error TEXT,"
+                     " stream INTEGER, input_tokens INTEGER, output_tokens INTEGER,"
+                     " reasoning_tokens INTEGER, cached_tokens INTEGER, cost_usd REAL,"
+                     " counterfactual_usd REAL, ms_total REAL, ms_ttft REAL, ms_gateway REAL);"
+                     "CREATE INDEX requests_ts ON requests(ts_ms);"
+                     "CREATE INDEX requests_tenant_ts ON requests(tenant, ts_ms);"
+                     "INSERT INTO requests(id, ts_ms, sensitivity, status)"
+                     " VALUES('seam-old', 1000, 'public', 200);",
+                     0, 0, 0),
+        SQLITE_OK);
+    sqlite3_close(db);
+
+    seam_ledger *l = open_ok(t.path, 0);
+    seam_request_record r = full_record("seam-new", 2000);
+    seam_ledger_record(l, &r);
+    seam_ledger_close(l);
+    /* Opening a migrated file again changes nothing. */
+    seam_ledger_close(open_ok(t.path, 0));
+
+    db = db_open(t.path);
+    assert_int_equal(q_int(db, "SELECT value FROM meta WHERE key = 'schema_version'"), 2);
+    assert_int_equal(q_int(db, "SELECT count(*) FROM requests"), 2);
+    assert_int_equal(q_int(db, "SELECT count(*) FROM requests WHERE id = 'seam-old' AND"
+                               " complexity IS NULL AND tokens_est IS NULL AND"
+                               " set_applied IS NULL AND status = 200"),
+                     1);
+    assert_int_equal(q_int(db, "SELECT count(*) FROM requests WHERE id = 'seam-new' AND"
+                               " complexity = 'high' AND tokens_est = 70123 AND"
+                               " set_applied = 'reasoning=off'"),
+                     1);
+    sqlite3_close(db);
+    tmpdb_free(&t);
 }
 
 /* ---- values ---- */
@@ -273,6 +330,7 @@ static void test_row_values(void **state)
         .ms_ttft = -1,
         .ms_gateway = NAN,
         .detected = "",
+        .tokens_est = -1,
     };
     seam_ledger_record(l, &n);
 
@@ -298,8 +356,8 @@ static void test_row_values(void **state)
                            " sensitivity, detected, rule, reason, pool, backend, location, model,"
                            " attempts, fallback_from, status, error, stream, input_tokens,"
                            " output_tokens, reasoning_tokens, cached_tokens, cost_usd,"
-                           " counterfactual_usd, ms_total, ms_ttft, ms_gateway"
-                           " FROM requests ORDER BY ts_ms, id",
+                           " counterfactual_usd, ms_total, ms_ttft, ms_gateway, complexity,"
+                           " tokens_est, set_applied FROM requests ORDER BY ts_ms, id",
                            -1, &st, NULL),
         SQLITE_OK);
 #define TXT(i)    ((const char *)sqlite3_column_text(st, i))
@@ -334,6 +392,9 @@ static void test_row_values(void **state)
     assert_true(sqlite3_column_double(st, 26) == 812.5);
     assert_true(sqlite3_column_double(st, 27) == 95.25);
     assert_true(sqlite3_column_double(st, 28) == 1.75);
+    assert_string_equal(TXT(29), "high");
+    assert_int_equal(sqlite3_column_int64(st, 30), 70123);
+    assert_string_equal(TXT(31), "reasoning=off");
 
     assert_int_equal(sqlite3_step(st), SQLITE_ROW);
     assert_string_equal(TXT(0), "seam-cut");
@@ -360,6 +421,9 @@ static void test_row_values(void **state)
     assert_true(sqlite3_column_double(st, 26) == 3.5);
     ISNULL(27);
     ISNULL(28);
+    ISNULL(29);
+    ISNULL(30); /* tokens_est -1: no estimate */
+    ISNULL(31);
     assert_int_equal(sqlite3_step(st), SQLITE_DONE);
 #undef TXT
 #undef ISNULL
@@ -655,6 +719,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_open_creates_schema),
         cmocka_unit_test(test_open_refuses_other_files),
+        cmocka_unit_test(test_migrates_version_1),
         cmocka_unit_test(test_row_values),
         cmocka_unit_test(test_threads_then_close_writes_every_row),
         cmocka_unit_test(test_reopen_appends),

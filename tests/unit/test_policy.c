@@ -364,6 +364,50 @@ static void reasoning_level_names(void **state)
         assert_string_equal(seam_reasoning_level_name((seam_reasoning)r), names[r]);
 }
 
+/* A matched rule's fallback pools travel with the decision; the default,
+ * a pin and a reroute have none. */
+static void fallbacks_of_the_matched_rule(void **state)
+{
+    seam_config *cfg = load_yaml("backends:\n"
+                                 "  - { name: l, provider: openai, url: http://127.0.0.1:1, "
+                                 "location: local, models: [lm] }\n"
+                                 "  - { name: c, provider: openai, url: http://127.0.0.1:2, "
+                                 "location: cloud, models: [cm] }\n"
+                                 "pools:\n"
+                                 "  local: [l]\n"
+                                 "  cloud: [c]\n"
+                                 "  spare: [l]\n"
+                                 "policy:\n"
+                                 "  rules:\n"
+                                 "    - { name: drafting, when: { kind: [draft] }, route: cloud, "
+                                 "fallback: [local, spare] }\n"
+                                 "    - { name: plain, when: { kind: [code] }, route: cloud }\n"
+                                 "  default: local\n");
+    seam_route_facts f = {"auto", false, false};
+    seam_task t = {.kind = SEAM_KIND_DRAFT, .sensitivity = SEAM_SENS_PUBLIC};
+    seam_decision d;
+    seam_policy_decide(cfg, &t, &f, &d);
+    assert_string_equal(d.rule, "drafting");
+    assert_int_equal(d.nfallbacks, 2);
+    assert_string_equal(cfg->pools[d.fallbacks[0]].name, "local");
+    assert_string_equal(cfg->pools[d.fallbacks[1]].name, "spare");
+    t.kind = SEAM_KIND_CODE;
+    seam_policy_decide(cfg, &t, &f, &d);
+    assert_string_equal(d.rule, "plain");
+    assert_int_equal(d.nfallbacks, 0);
+    assert_null(d.fallbacks);
+    t.kind = SEAM_KIND_CHAT;
+    seam_policy_decide(cfg, &t, &f, &d);
+    assert_string_equal(d.rule, "default");
+    assert_int_equal(d.nfallbacks, 0);
+    f.model = "cm";
+    t.kind = SEAM_KIND_DRAFT;
+    seam_policy_decide(cfg, &t, &f, &d);
+    assert_string_equal(d.rule, "pinned");
+    assert_int_equal(d.nfallbacks, 0);
+    seam_config_free(cfg);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -377,6 +421,7 @@ int main(void)
         cmocka_unit_test(set_caps_max_tokens),
         cmocka_unit_test(set_of_the_matched_rule),
         cmocka_unit_test(reasoning_level_names),
+        cmocka_unit_test(fallbacks_of_the_matched_rule),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

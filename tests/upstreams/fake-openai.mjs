@@ -60,6 +60,26 @@
 //                                       streams afterChunks content deltas, then an
 //                                       OpenAI mid-stream error event
 //                                       `data: {"error":{...}}` and ends.
+//   { type: 'drop' }                    destroys the socket before any byte of the
+//                                       response (a reset before the headers).
+//   { type: 'slow', content, chunks, bytesPerWrite, byteDelayMs }
+//                                       a well-formed answer (JSON or SSE) written
+//                                       bytesPerWrite (1) bytes every byteDelayMs (10).
+//   { type: 'overlong', extraBytes }    a valid JSON answer with its exact
+//                                       Content-Length, then extraBytes (8 MiB) of
+//                                       junk on the same connection, then a close.
+//   { type: 'short', missingBytes, then }  Content-Length missingBytes (4096) more
+//                                       than the JSON sent; then 'close' (default)
+//                                       or 'hang' (the socket stays open).
+//   { type: 'huge', bytes, mode }       mode 'json' (non-stream default): a chunked
+//                                       JSON answer with `bytes` (32 MiB) of content;
+//                                       'sse-line' (stream default): a role chunk,
+//                                       then one `data:` line of `bytes` bytes that
+//                                       never ends, then a close.
+//   A 'text' action may stall mid-stream and go on: `stallAfterChunks: K,
+//   stallMs: N` waits N ms before content delta K (0-based) is sent.
+// fake.attempts(marker) counts the chat requests carrying <marker> (how many
+// times seam tried this upstream for one client request).
 //
 // Default script (no setScript): a text reply. Directives inside the last user
 // message change it: `[reply:TEXT]` sets the content (up to the next `]`),
@@ -261,6 +281,10 @@ export async function startFakeOpenAI(opts = {}) {
     /** Makes GET /v1/models answer <status> (e.g. 503) to fail health probes. */
     setModelsStatus(status) {
       modelsStatus = status;
+    },
+    /** How many chat requests carrying <marker> this fake received (its attempts). */
+    attempts(marker) {
+      return requests.filter((r) => r.method === 'POST' && r.path === '/v1/chat/completions' && r.rawBody.includes(marker)).length;
     },
     /** Only the POST /v1/chat/completions requests. */
     chatRequests() {
@@ -600,6 +624,18 @@ export async function startFakeOpenAI(opts = {}) {
         rec.completed = true;
         return;
       }
+      case 'drop':
+        // A reset before any byte of the response (no status line, no headers).
+        rec.resetByFake = true;
+        res.socket?.destroy();
+        return;
+      case 'slow':
+        return respondSlow(res, rec, a, { stream, includeUsage, id, created, echoModel });
+      case 'overlong':
+      case 'short':
+        return respondLengthMismatch(res, rec, a, type, { id, created, echoModel });
+      case 'huge':
+        return respondHuge(res, rec, a, { stream, id, created, echoModel });
       case 'reset':
       case 'stream-error':
       case 'text':
@@ -713,6 +749,7 @@ export async function startFakeOpenAI(opts = {}) {
       for (let i = 0; i < pieces.length; i++) {
         if (i >= stopAt) break;
         if (!(await wait(delay, rec))) return;
+        if (i === a.stallAfterChunks && !(await wait(a.stallMs ?? 0, rec))) return; // a gap, then on
         if (!send([{ index: 0, delta: { content: pieces[i] }, logprobs: null, finish_reason: null }])) return;
         rec.chunksSent++;
       }
@@ -739,6 +776,119 @@ export async function startFakeOpenAI(opts = {}) {
     res.write('data: [DONE]\n\n');
     rec.completed = true;
     res.end();
+  }
+
+  /** The whole text reply of action <a>: the non-stream JSON, or the SSE stream. */
+  function wholeReply(rec, a, { stream, includeUsage, id, created, echoModel }) {
+    const content = a.content ?? `Hello from ${name}.`;
+    const usage = usageFor(rec.body, content, a.usage);
+    rec.usage = usage;
+    rec.reply = { content, toolCalls: null, finishReason: a.finishReason ?? 'stop', reasoning: null };
+    if (!stream) {
+      return JSON.stringify({
+        id,
+        object: 'chat.completion',
+        created,
+        model: echoModel,
+        choices: [{ index: 0, message: { role: 'assistant', content, refusal: null, annotations: [] }, logprobs: null, finish_reason: a.finishReason ?? 'stop' }],
+        usage,
+        service_tier: 'default',
+        system_fingerprint: 'fp_fake',
+      });
+    }
+    const ev = (choices, extra) => `data: ${JSON.stringify(chunkObj(id, created, echoModel, includeUsage, choices, extra))}\n\n`;
+    let out = ev([{ index: 0, delta: { role: 'assistant', content: '', refusal: null }, logprobs: null, finish_reason: null }]);
+    for (const piece of splitInto(content, a.chunks ?? defaultChunks(content))) out += ev([{ index: 0, delta: { content: piece }, logprobs: null, finish_reason: null }]);
+    out += ev([{ index: 0, delta: {}, logprobs: null, finish_reason: a.finishReason ?? 'stop' }]);
+    if (includeUsage) out += ev([], { usage });
+    return out + 'data: [DONE]\n\n';
+  }
+
+  // { type: 'slow', content, chunks, bytesPerWrite (1), byteDelayMs (10) }: a
+  // well-formed answer (JSON or SSE) written a few bytes at a time.
+  async function respondSlow(res, rec, a, ctx) {
+    const text = Buffer.from(wholeReply(rec, a, ctx));
+    rec.status = 200;
+    const headers = ctx.stream
+      ? { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' }
+      : { 'content-type': 'application/json', 'content-length': text.length };
+    res.writeHead(200, { ...headers, 'x-request-id': `req_fake_${name}_${rec.id}`, ...(a.headers ?? {}) });
+    res.flushHeaders();
+    const step = Math.max(1, a.bytesPerWrite ?? 1);
+    for (let i = 0; i < text.length; i += step) {
+      if (!(await wait(a.byteDelayMs ?? 10, rec))) return;
+      res.write(text.subarray(i, i + step));
+      rec.chunksSent++;
+    }
+    rec.completed = true;
+    res.end();
+  }
+
+  // { type: 'overlong', extraBytes (8 MiB) }: a valid JSON answer announced by
+  // its exact Content-Length, followed on the same connection by extraBytes
+  // of junk, then the socket is closed.
+  // { type: 'short', missingBytes (4096), then: 'close' | 'hang' }: a
+  // Content-Length missingBytes larger than the JSON sent, then the socket is
+  // closed (default) or left open with nothing more.
+  // Both write raw bytes to the socket (Node's writer refuses a mismatch).
+  async function respondLengthMismatch(res, rec, a, type, { id, created, echoModel }) {
+    const json = Buffer.from(wholeReply(rec, a, { stream: false, includeUsage: false, id, created, echoModel }));
+    const announce = type === 'overlong' ? json.length : json.length + (a.missingBytes ?? 4096);
+    const head = `HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: ${announce}\r\nconnection: keep-alive\r\n\r\n`;
+    const sock = res.socket;
+    if (!sock) return;
+    rec.status = 200;
+    sock.write(head);
+    sock.write(json);
+    if (type === 'overlong') {
+      const junk = Buffer.alloc(64 * 1024, 'x');
+      let left = a.extraBytes ?? 8 * 1024 * 1024;
+      while (left > 0 && !sock.destroyed) {
+        const n = Math.min(left, junk.length);
+        if (!sock.write(junk.subarray(0, n))) await new Promise((r) => sock.once('drain', r).once('close', r));
+        left -= n;
+      }
+    } else if ((a.then ?? 'close') === 'hang') {
+      return;
+    }
+    await wait(20, rec);
+    rec.resetByFake = true;
+    rec.completed = true;
+    sock.destroy();
+  }
+
+  // { type: 'huge', bytes (32 MiB), mode: 'json' | 'sse-line' }: mode json
+  // (default for non-stream) is a 200 chunked JSON answer whose content is
+  // `bytes` long; mode sse-line (default for stream) is a role chunk, then
+  // one `data:` line of `bytes` bytes that never ends, then the socket closes.
+  async function respondHuge(res, rec, a, { stream, id, created, echoModel }) {
+    const mode = a.mode ?? (stream ? 'sse-line' : 'json');
+    const total = a.bytes ?? 32 * 1024 * 1024;
+    rec.status = 200;
+    const piece = Buffer.alloc(64 * 1024, 'a');
+    const pump = async (n) => {
+      while (n > 0 && !rec.clientClosed) {
+        const k = Math.min(n, piece.length);
+        if (!res.write(piece.subarray(0, k))) await new Promise((r) => res.once('drain', r).once('close', r));
+        n -= k;
+      }
+      return !rec.clientClosed;
+    };
+    if (mode === 'json') {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.write(`{"id":"${id}","object":"chat.completion","created":${created},"model":${JSON.stringify(echoModel)},"choices":[{"index":0,"message":{"role":"assistant","content":"`);
+      if (!(await pump(total))) return;
+      res.end('"},"logprobs":null,"finish_reason":"stop"}],"usage":{"prompt_tokens":1,"completion_tokens":1,"total_tokens":2}}');
+      rec.completed = true;
+      return;
+    }
+    res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' });
+    const first = chunkObj(id, created, echoModel, false, [{ index: 0, delta: { role: 'assistant', content: '', refusal: null }, logprobs: null, finish_reason: null }]);
+    res.write(`data: ${JSON.stringify(first)}\n\ndata: {"choices":[{"index":0,"delta":{"content":"`);
+    if (!(await pump(total))) return;
+    await wait(20, rec);
+    rec.resetByFake = true;
+    res.socket?.destroy();
   }
 
   function chunkObj(id, created, m, includeUsage, choices, extra) {
