@@ -87,7 +87,7 @@ void seam_admin_metrics_reply(struct evhttp_request *req, const seam_config *cfg
 
 void seam_admin_metrics(seam_worker *w, struct evhttp_request *req)
 {
-    seam_admin_metrics_reply(req, w->cfg, &w->srv->auth, w->srv->metrics);
+    seam_admin_metrics_reply(req, w->cfg, &w->gen->auth, w->gen->metrics);
 }
 
 /* ---- the dashboard's JSON ---- */
@@ -140,13 +140,14 @@ static const char *health_name(seam_health h)
 void seam_admin_live_read(seam_worker *w, seam_admin_live *live, seam_admin_backend_live *backends)
 {
     seam_server *srv = w->srv;
+    seam_gen *gen = w->gen;
     memset(live, 0, sizeof *live);
     for (size_t i = 0; i < w->cfg->nbackends; i++) {
-        backends[i].health = srv->health ? seam_health_get(srv->health, i) : SEAM_HEALTH_UNKNOWN;
+        backends[i].health = gen->health ? seam_health_get(gen->health, i) : SEAM_HEALTH_UNKNOWN;
         backends[i].error[0] = '\0';
-        if (srv->health)
-            seam_health_error(srv->health, i, backends[i].error, sizeof backends[i].error);
-        backends[i].inflight = seam_metrics_inflight_value(srv->metrics, (int)i);
+        if (gen->health)
+            seam_health_error(gen->health, i, backends[i].error, sizeof backends[i].error);
+        backends[i].inflight = seam_metrics_inflight_value(gen->metrics, (int)i);
     }
     live->backends = backends;
     live->ledger_on = srv->ledger != NULL;

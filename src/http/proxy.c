@@ -61,6 +61,7 @@ struct admission {
 struct seam_exchange {
     seam_exchange *prev, *next; /* seam_worker.exchanges */
     seam_worker *w;
+    seam_gen *gen; /* the configuration generation this request started on */
     const seam_ingress *ing;
     const seam_config *cfg;
     struct evhttp_request *req; /* NULL once libevent has freed it */
@@ -236,6 +237,7 @@ static void exchange_audit(seam_exchange *ex)
 static void exchange_record(seam_exchange *ex)
 {
     seam_server *srv = ex->w->srv;
+    seam_gen *gen = ex->gen;
     seam_request_record r;
     memset(&r, 0, sizeof(r));
     r.ts_ms = ex->arrived_ms;
@@ -294,15 +296,15 @@ static void exchange_record(seam_exchange *ex)
             ? seam_cost_counterfactual(ex->cfg, r.input_tokens, r.output_tokens, r.cached_tokens)
             : -1;
     seam_ledger_record(srv->ledger, &r);
-    seam_metrics_observe(srv->metrics, &r);
+    seam_metrics_observe(gen->metrics, &r);
     if (ex->blocked)
-        seam_metrics_blocked(srv->metrics, (seam_block_reason)(ex->blocked - 1));
+        seam_metrics_blocked(gen->metrics, (seam_block_reason)(ex->blocked - 1));
     /* Budgets count what the cloud charged. */
     if (r.tenant && r.location && strcmp(r.location, "cloud") == 0 && r.cost_usd > 0) {
         if (ex->w->shared)
             seam_shared_budget_add(ex->w->shared, r.tenant, r.cost_usd);
         else
-            seam_spend_add(srv->spend, r.tenant, r.cost_usd, r.ts_ms);
+            seam_spend_add(gen->spend, r.tenant, r.cost_usd, r.ts_ms);
     }
     /* The token bucket was charged with the estimate; correct it by what
      * the backend reported. */
@@ -313,7 +315,7 @@ static void exchange_record(seam_exchange *ex)
             seam_shared_settle_tokens(ex->w->shared, ex->key->name, ex->key->tpm,
                                       (int64_t)actual - (int64_t)ex->tokens_reserved);
         else
-            seam_rl_settle_tokens(srv->rl, ex->key_index, ex->tokens_reserved, actual,
+            seam_rl_settle_tokens(gen->rl, ex->key_index, ex->tokens_reserved, actual,
                                   seam_rl_now_ns());
     }
 }
@@ -323,7 +325,7 @@ static void exchange_record(seam_exchange *ex)
  * concurrency slot and its balancer count. */
 static void release_attempt(seam_exchange *ex, int verdict)
 {
-    seam_server *srv = ex->w->srv;
+    seam_gen *srv = ex->gen;
     uint64_t now = seam_rl_now_ns();
     if (ex->ticket_open) {
         if (verdict < 0)
@@ -371,7 +373,7 @@ static void exchange_finish(seam_exchange *ex)
     ex->retry_timer = NULL;
     release_attempt(ex, -1);
     if (ex->inflight_counted)
-        seam_metrics_inflight(w->srv->metrics, (int)ex->backend->index, -1);
+        seam_metrics_inflight(ex->gen->metrics, (int)ex->backend->index, -1);
     exchange_log(ex);
     exchange_audit(ex);
     exchange_record(ex);
@@ -388,7 +390,9 @@ static void exchange_finish(seam_exchange *ex)
     seam_buf_free(&ex->upbody);
     seam_buf_free(&ex->out);
     bool sent = ex->reply_sent;
+    seam_gen *gen = ex->gen;
     seam_arena_free(ex->arena);
+    seam_gen_unref(gen);
     /* A reply still being written keeps the request in flight until it is
      * on the wire, so that a draining worker does not cut it off. */
     if (!sent)
@@ -881,7 +885,7 @@ static void on_upstream_done(void *ctx, seam_transfer *t, seam_rc rc, const char
     ex->t = NULL; /* freed by the client after this returns */
     ex->up_end_ms = ms_since(&ex->t0);
     if (ex->inflight_counted) {
-        seam_metrics_inflight(ex->w->srv->metrics, (int)ex->backend->index, -1);
+        seam_metrics_inflight(ex->gen->metrics, (int)ex->backend->index, -1);
         ex->inflight_counted = false;
     }
     if (ex->client_gone) {
@@ -1076,15 +1080,15 @@ static bool header_true(struct evhttp_request *req, const char *name)
 static int classify_and_decide(seam_exchange *ex)
 {
     const seam_config *cfg = ex->cfg;
-    seam_classify_request(ex->w->srv->scanner, ex->w->scratch, cfg, ex->creq, ex->arena, &ex->det);
+    seam_classify_request(ex->gen->scanner, ex->w->scratch, cfg, ex->creq, ex->arena, &ex->det);
     ex->classified = true;
     if (ex->det.failed)
         seam_log_json(SEAM_LOG_WARN, json_pack("{s:s, s:s}", "msg",
                                                "scan failed: request "
                                                "treated as regulated",
                                                "id", ex->id));
-    ex->detected = seam_detection_summary(ex->w->srv->scanner, &ex->det, ex->arena);
-    seam_metrics_detection(ex->w->srv->metrics, &ex->det);
+    ex->detected = seam_detection_summary(ex->gen->scanner, &ex->det, ex->arena);
+    seam_metrics_detection(ex->gen->metrics, &ex->det);
     seam_task_raise(&ex->task, ex->det.level);
     ex->creq->task = ex->task;
 
@@ -1093,7 +1097,7 @@ static int classify_and_decide(seam_exchange *ex)
     bool by_rule = ex->d.rc == SEAM_OK && ex->d.matched && ex->d.matched->redact;
     bool by_header = cfg->detect.allow_redact_header && header_true(ex->req, "X-Seam-Redact");
     if ((by_rule || by_header) && ex->det.total > 0 && !ex->det.failed) {
-        ex->redactor = seam_classify_redact(ex->w->srv->scanner, ex->creq, &ex->det, ex->arena);
+        ex->redactor = seam_classify_redact(ex->gen->scanner, ex->creq, &ex->det, ex->arena);
         if (!ex->redactor) {
             reply_error(ex, 500, "server_error", "out_of_memory", NULL, "out of memory");
             return -1;
@@ -1165,7 +1169,7 @@ static int route_local(seam_exchange *ex, const char *tag, const char *why)
     d.pinned_model = NULL;
     snprintf(d.reason, sizeof(d.reason), "%s", why);
     const seam_backend_conf *b = NULL;
-    seam_rc rc = d.pool ? seam_dispatch_pick_task(ex->cfg, &d, &ex->task, ex->w->srv->health, 0, &b,
+    seam_rc rc = d.pool ? seam_dispatch_pick_task(ex->cfg, &d, &ex->task, ex->gen->health, 0, &b,
                                                   err, sizeof(err))
                         : SEAM_ERR_NO_BACKEND;
     if (rc != SEAM_OK) {
@@ -1178,7 +1182,7 @@ static int route_local(seam_exchange *ex, const char *tag, const char *why)
     /* The cloud attempt gives its ticket and slot back; the local backend
      * needs a slot of its own. */
     release_attempt(ex, -1);
-    if (!seam_capacity_try_acquire(ex->w->srv->capacity, b->index)) {
+    if (!seam_capacity_try_acquire(ex->gen->capacity, b->index)) {
         snprintf(text, sizeof(text), "%s, and backend %s is at capacity", why, b->name);
         ex->blocked = SEAM_BLOCK_CAPACITY + 1;
         ex->retry_after = 1;
@@ -1205,7 +1209,7 @@ static void budget_verdict(seam_exchange *ex, bool exhausted)
     char why[256];
     if (exhausted) {
         const char *tenant = ex->key->tenant;
-        if (seam_spend_action(ex->w->srv->spend, tenant) == SEAM_BUDGET_REJECT) {
+        if (seam_spend_action(ex->gen->spend, tenant) == SEAM_BUDGET_REJECT) {
             snprintf(why, sizeof(why), "the budget of tenant %s is spent", tenant);
             ex->blocked = SEAM_BLOCK_BUDGET + 1;
             ex->retry_after = until_midnight();
@@ -1269,7 +1273,7 @@ static void guard_cloud(seam_exchange *ex)
     struct timespec wall;
     clock_gettime(CLOCK_REALTIME, &wall);
     int64_t now_ms = (int64_t)wall.tv_sec * 1000 + wall.tv_nsec / 1000000;
-    budget_verdict(ex, seam_spend_check(ex->w->srv->spend, bc->tenant, now_ms, NULL, NULL) ==
+    budget_verdict(ex, seam_spend_check(ex->gen->spend, bc->tenant, now_ms, NULL, NULL) ==
                            SEAM_BUDGET_EXHAUSTED);
 }
 
@@ -1322,7 +1326,7 @@ static void admit(seam_exchange *ex)
                          adm);
         return;
     }
-    seam_ratelimit *rl = ex->w->srv->rl;
+    seam_ratelimit *rl = ex->gen->rl;
     uint32_t retry = 0;
     uint64_t now = seam_rl_now_ns();
     if (seam_rl_take_request(rl, ex->key_index, now, &retry) != SEAM_RL_OK) {
@@ -1357,7 +1361,7 @@ static bool room_for(const void *cap, size_t backend)
 
 static seam_dispatch_env dispatch_env(seam_exchange *ex)
 {
-    seam_server *srv = ex->w->srv;
+    seam_gen *srv = ex->gen;
     return (seam_dispatch_env){.health = srv->health,
                                .breakers = srv->breakers,
                                .balancer = srv->balancer,
@@ -1379,7 +1383,7 @@ static void begin_pick(seam_exchange *ex, const seam_pick *pick, bool have_slot)
         ex->fallback_from = ex->d.pool->name;
     if (pick->spilled)
         ex->reason_tag = "spill:capacity";
-    if (!have_slot && !seam_capacity_try_acquire(ex->w->srv->capacity, pick->backend->index)) {
+    if (!have_slot && !seam_capacity_try_acquire(ex->gen->capacity, pick->backend->index)) {
         /* Another worker took the last slot since the plan looked. */
         release_attempt(ex, -1);
         next_attempt(ex);
@@ -1423,7 +1427,7 @@ static void on_capacity(void *arg, seam_capacity_outcome outcome, size_t backend
     seam_dispatch_env env = dispatch_env(ex);
     seam_pick pick;
     if (seam_plan_take(&ex->plan, &env, pool, backend, &pick, why, sizeof(why)) != SEAM_OK) {
-        seam_capacity_release(ex->w->srv->capacity, backend);
+        seam_capacity_release(ex->gen->capacity, backend);
         ex->slot_held = false;
         snprintf(text, sizeof(text), "the backend freed for this request may not serve it: %s",
                  why);
@@ -1447,11 +1451,11 @@ static void queue_for(seam_exchange *ex, const seam_pool_conf *pool)
     for (size_t i = 0; elig && i < pool->nbackends; i++) {
         const seam_backend_conf *b = &ex->cfg->backends[pool->backends[i]];
         if (seam_clearance_allows(b, ex->task.sensitivity) && seam_backend_fits(b, &ex->task) &&
-            seam_health_get(ex->w->srv->health, b->index) != SEAM_HEALTH_DOWN)
+            seam_health_get(ex->gen->health, b->index) != SEAM_HEALTH_DOWN)
             elig[n++] = b->index;
     }
     seam_rc rc =
-        elig ? seam_capacity_enqueue(ex->w->srv->capacity, pool->index, ex->w->base,
+        elig ? seam_capacity_enqueue(ex->gen->capacity, pool->index, ex->w->base,
                                      pool->queue.timeout_ms, elig, n, on_capacity, ex, &ex->capwait)
              : SEAM_ERR_NOMEM;
     if (rc == SEAM_ERR_TOO_BIG) {
@@ -1673,9 +1677,9 @@ static void send_upstream(seam_exchange *ex)
     ex->up_start_ms = ms_since(&ex->t0);
     ex->t = seam_upstream_start(ex->w->upstream, &o, &cbs, ex, &rc);
     if (ex->t) {
-        seam_metrics_inflight(ex->w->srv->metrics, (int)ex->backend->index, +1);
+        seam_metrics_inflight(ex->gen->metrics, (int)ex->backend->index, +1);
         ex->inflight_counted = true;
-        seam_balancer_begin(ex->w->srv->balancer, ex->backend->index);
+        seam_balancer_begin(ex->gen->balancer, ex->backend->index);
         ex->balanced = true;
     }
     if (!ex->t) {
@@ -1711,7 +1715,9 @@ void seam_proxy_handle(seam_worker *w, struct evhttp_request *req, const seam_in
     ex->arena = a;
     ex->chunk = chunk;
     ex->w = w;
-    ex->cfg = w->cfg;
+    ex->gen = w->gen;
+    seam_gen_ref(ex->gen); /* a reload does not pull it away mid-request */
+    ex->cfg = ex->gen->cfg;
     ex->req = req;
     ex->ing = ing;
     ex->path = ing->path;

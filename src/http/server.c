@@ -217,11 +217,166 @@ static int open_listener(struct sockaddr_storage *ss, socklen_t len, int *port, 
     return fd;
 }
 
-/* ---- workers ---- */
+/* ---- configuration generations ---- */
+
+static void gen_free(seam_gen *g)
+{
+    seam_metrics_free(g->metrics);
+    seam_capacity_free(g->capacity);
+    seam_balancer_free(g->balancer);
+    seam_breakers_free(g->breakers);
+    seam_rl_free(g->rl);
+    seam_spend_free(g->spend);
+    seam_health_free(g->health);
+    if (g->owned) {
+        seam_scanner_free((seam_scanner *)g->scanner);
+        seam_config_free((seam_config *)g->cfg);
+    }
+    seam_free(g);
+}
+
+void seam_gen_ref(seam_gen *g)
+{
+    atomic_fetch_add_explicit(&g->refs, 1, memory_order_relaxed);
+}
+
+void seam_gen_unref(seam_gen *g)
+{
+    if (g && atomic_fetch_sub_explicit(&g->refs, 1, memory_order_acq_rel) == 1)
+        gen_free(g);
+}
 
 static void ledger_stats(void *l, uint64_t *queued, uint64_t *written, uint64_t *dropped)
 {
     seam_ledger_stats(l, queued, written, dropped);
+}
+
+/* Builds a generation for <cfg> and <scanner> (taken over when <owned>).
+ * Budgets start from what the ledger already holds for today and this
+ * month. NULL with a message in <err>. */
+static seam_gen *gen_new(seam_server *srv, const seam_config *cfg, const seam_scanner *scanner,
+                         bool owned, unsigned long id, char *err, size_t errlen)
+{
+    seam_gen *g = seam_calloc(1, sizeof(*g));
+    if (!g) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    atomic_init(&g->refs, 1);
+    g->id = id;
+    g->cfg = cfg;
+    g->scanner = scanner;
+    g->owned = owned;
+    g->health = seam_health_new(cfg->nbackends);
+    g->spend = seam_spend_new(cfg, srv->ledger);
+    seam_auth_state_init(&g->auth, cfg);
+    g->rl = seam_rl_new(cfg);
+    g->metrics = seam_metrics_new(cfg, scanner, SEAM_VERSION);
+    g->breakers = seam_breakers_new(cfg);
+    g->balancer = seam_balancer_new(cfg);
+    g->capacity = seam_capacity_from_config(cfg);
+    if (!g->spend) {
+        snprintf(err, errlen, "cannot read this period's spend from the ledger %s",
+                 cfg->state.sqlite);
+        g->owned = false;
+        gen_free(g);
+        return NULL;
+    }
+    if (!g->health || !g->rl || !g->metrics || !g->breakers || !g->balancer || !g->capacity) {
+        snprintf(err, errlen, "out of memory");
+        g->owned = false;
+        gen_free(g);
+        return NULL;
+    }
+    seam_metrics_watch_health(g->metrics, g->health);
+    seam_metrics_watch_audit(g->metrics, srv->audit);
+    if (srv->ledger)
+        seam_metrics_watch_ledger(g->metrics, ledger_stats, srv->ledger);
+    return g;
+}
+
+/* SIGHUP: reads the file again. A file that does not load, or would need
+ * what cannot change in a running process (the listen address, the number
+ * of workers, the ledger, the audit log, Redis), is refused with the error
+ * logged, and the old generation keeps serving. */
+static void reload(seam_server *srv)
+{
+    const seam_config *old = srv->gen->cfg;
+    char err[512];
+    seam_config *cfg = NULL;
+    seam_scanner *scanner = NULL;
+    const char *why = NULL;
+    if (seam_config_load(old->path, &cfg, err, sizeof(err)) != SEAM_OK)
+        why = err;
+    else if (strcmp(cfg->listen_host, old->listen_host) != 0 ||
+             cfg->listen_port != old->listen_port || cfg->workers != old->workers)
+        why = "listen and workers cannot change without a restart";
+    else if (strcmp(cfg->state.sqlite ? cfg->state.sqlite : "",
+                    old->state.sqlite ? old->state.sqlite : "") != 0 ||
+             strcmp(cfg->state.redis ? cfg->state.redis : "",
+                    old->state.redis ? old->state.redis : "") != 0 ||
+             strcmp(cfg->audit.dir ? cfg->audit.dir : "", old->audit.dir ? old->audit.dir : "") !=
+                 0)
+        why = "state (sqlite, redis) and audit.dir cannot change without a restart";
+    else if (cfg->detect.enabled && seam_scanner_new(cfg, &scanner, err, sizeof(err)) != SEAM_OK)
+        why = err;
+    seam_gen *g = NULL;
+    if (!why && !(g = gen_new(srv, cfg, scanner, true, srv->gen->id + 1, err, sizeof(err)))) {
+        why = err;
+        scanner = NULL; /* gen_new did not take them over */
+    }
+    if (why) {
+        seam_log_json(SEAM_LOG_ERROR, json_pack("{s:s, s:s, s:s}", "msg",
+                                                "reload refused: the old configuration keeps "
+                                                "serving",
+                                                "file", old->path, "error", why));
+        if (!g) {
+            seam_scanner_free(scanner);
+            seam_config_free(cfg);
+        }
+        return;
+    }
+    seam_gen *prev = srv->gen;
+    srv->gen = g;
+    for (int i = 0; i < srv->nworkers; i++) {
+        seam_gen_ref(g);
+        seam_gen *stale = atomic_exchange(&srv->workers[i].next_gen, g);
+        seam_gen_unref(stale); /* a reload the worker had not taken yet */
+        event_active(srv->workers[i].reload, 0, 0);
+    }
+    seam_gen_unref(prev);
+    seam_log_json(SEAM_LOG_INFO, json_pack("{s:s, s:s, s:I}", "msg", "configuration reloaded",
+                                           "file", g->cfg->path, "generation", (json_int_t)g->id));
+}
+
+/* ---- workers ---- */
+
+/* A worker switches generations on its own loop: new requests start on the
+ * new one, its probes and scanner scratch follow, and the requests in flight
+ * keep theirs. */
+static void on_reload(evutil_socket_t fd, short what, void *arg)
+{
+    seam_worker *w = arg;
+    seam_gen *g = atomic_exchange(&w->next_gen, NULL);
+    if (!g)
+        return;
+    seam_scan_scratch *scratch = g->scanner ? seam_scan_scratch_new(g->scanner) : NULL;
+    if (g->scanner && !scratch) {
+        seam_log_error("worker %d: no memory for the new scanner: keeping the old configuration",
+                       w->id);
+        seam_gen_unref(g);
+        return;
+    }
+    seam_scan_scratch_free(w->scratch);
+    w->scratch = scratch;
+    seam_gen *old = w->gen;
+    w->gen = g;
+    w->cfg = g->cfg;
+    if (w->prober) {
+        seam_prober_stop(w->prober);
+        w->prober = seam_prober_start(w->base, w->upstream, w->cfg, g->health, PROBE_INTERVAL_MS);
+    }
+    seam_gen_unref(old);
 }
 
 static void on_grace_expired(evutil_socket_t fd, short what, void *arg)
@@ -250,11 +405,12 @@ static void on_wake(evutil_socket_t fd, short what, void *arg)
 static void *worker_main(void *arg)
 {
     seam_worker *w = arg;
-    seam_prober *prober = NULL;
     if (w->id == 0)
-        prober = seam_prober_start(w->base, w->upstream, w->cfg, w->srv->health, PROBE_INTERVAL_MS);
+        w->prober =
+            seam_prober_start(w->base, w->upstream, w->cfg, w->gen->health, PROBE_INTERVAL_MS);
     event_base_dispatch(w->base);
-    seam_prober_stop(prober);
+    seam_prober_stop(w->prober);
+    w->prober = NULL;
     seam_proxy_abort_all(w);
     return NULL;
 }
@@ -270,6 +426,12 @@ static void worker_free(seam_worker *w)
     w->scratch = NULL;
     if (w->wake)
         event_free(w->wake);
+    if (w->reload)
+        event_free(w->reload);
+    w->reload = NULL;
+    seam_gen_unref(atomic_exchange(&w->next_gen, NULL));
+    seam_gen_unref(w->gen);
+    w->gen = NULL;
     if (w->grace)
         event_free(w->grace);
     if (w->base)
@@ -283,7 +445,9 @@ static int worker_init(seam_server *srv, seam_worker *w, int id, int fd)
 {
     w->id = id;
     w->srv = srv;
-    w->cfg = srv->cfg;
+    w->gen = srv->gen;
+    seam_gen_ref(w->gen);
+    w->cfg = w->gen->cfg;
     w->fd = fd;
     if (getrandom(&w->rng, sizeof(w->rng), 0) != sizeof(w->rng) || w->rng == 0)
         w->rng = (uint64_t)time(NULL) * 2654435761u + (uint64_t)id + 1;
@@ -293,10 +457,11 @@ static int worker_init(seam_server *srv, seam_worker *w, int id, int fd)
     w->http = evhttp_new(w->base);
     w->upstream = seam_upstream_new(w->base);
     w->wake = event_new(w->base, -1, 0, on_wake, w);
+    w->reload = event_new(w->base, -1, 0, on_reload, w);
     w->grace = evtimer_new(w->base, on_grace_expired, w);
-    if (srv->scanner && !(w->scratch = seam_scan_scratch_new(srv->scanner)))
+    if (w->gen->scanner && !(w->scratch = seam_scan_scratch_new(w->gen->scanner)))
         return -1;
-    if (!w->http || !w->upstream || !w->wake || !w->grace)
+    if (!w->http || !w->upstream || !w->wake || !w->reload || !w->grace)
         return -1;
     /* Replicas share rate limits and budgets through Redis: one connection
      * per worker, on the worker's own loop. It connects (and reconnects) in
@@ -333,7 +498,7 @@ static int worker_init(seam_server *srv, seam_worker *w, int id, int fd)
 seam_rc seam_server_run(const seam_config *cfg, const seam_scanner *scanner, char *err,
                         size_t errlen)
 {
-    seam_server srv = {.cfg = cfg, .scanner = scanner, .started = (long long)time(NULL)};
+    seam_server srv = {.started = (long long)time(NULL)};
     seam_rc rc = SEAM_ERR_IO;
     int n = cfg->workers > 0 ? cfg->workers : (int)sysconf(_SC_NPROCESSORS_ONLN);
     if (n < 1)
@@ -343,6 +508,7 @@ seam_rc seam_server_run(const seam_config *cfg, const seam_scanner *scanner, cha
     sigemptyset(&sigs);
     sigaddset(&sigs, SIGTERM);
     sigaddset(&sigs, SIGINT);
+    sigaddset(&sigs, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &sigs, NULL); /* inherited by every worker */
     signal(SIGPIPE, SIG_IGN);
 
@@ -352,9 +518,8 @@ seam_rc seam_server_run(const seam_config *cfg, const seam_scanner *scanner, cha
         snprintf(err, errlen, "cannot resolve listen address '%s'", cfg->listen_host);
         return SEAM_ERR_IO;
     }
-    srv.health = seam_health_new(cfg->nbackends);
     srv.workers = seam_calloc((size_t)n, sizeof(seam_worker));
-    if (!srv.health || !srv.workers) {
+    if (!srv.workers) {
         snprintf(err, errlen, "out of memory");
         rc = SEAM_ERR_NOMEM;
         goto out;
@@ -373,27 +538,10 @@ seam_rc seam_server_run(const seam_config *cfg, const seam_scanner *scanner, cha
         rc = SEAM_ERR_IO;
         goto out;
     }
-    if (!(srv.spend = seam_spend_new(cfg, srv.ledger))) {
-        snprintf(err, errlen, "cannot read this period's spend from the ledger %s",
-                 cfg->state.sqlite);
+    if (!(srv.gen = gen_new(&srv, cfg, scanner, false, 1, err, errlen))) {
         rc = SEAM_ERR_IO;
         goto out;
     }
-    seam_auth_state_init(&srv.auth, cfg);
-    srv.rl = seam_rl_new(cfg);
-    srv.metrics = seam_metrics_new(cfg, scanner, SEAM_VERSION);
-    srv.breakers = seam_breakers_new(cfg);
-    srv.balancer = seam_balancer_new(cfg);
-    srv.capacity = seam_capacity_from_config(cfg);
-    if (!srv.rl || !srv.metrics || !srv.breakers || !srv.balancer || !srv.capacity) {
-        snprintf(err, errlen, "out of memory");
-        rc = SEAM_ERR_NOMEM;
-        goto out;
-    }
-    seam_metrics_watch_health(srv.metrics, srv.health);
-    seam_metrics_watch_audit(srv.metrics, srv.audit);
-    if (srv.ledger)
-        seam_metrics_watch_ledger(srv.metrics, ledger_stats, srv.ledger);
     int port = cfg->listen_port;
     for (int i = 0; i < n; i++) {
         int fd = open_listener(&ss, sslen, &port, err, errlen);
@@ -428,7 +576,8 @@ seam_rc seam_server_run(const seam_config *cfg, const seam_scanner *scanner, cha
     seam_log_json(SEAM_LOG_INFO, json_pack("{s:s, s:s, s:i}", "msg", "listening", "listen",
                                            srv.listen_addr, "workers", n));
     int sig = 0;
-    sigwait(&sigs, &sig);
+    while (sigwait(&sigs, &sig) == 0 && sig == SIGHUP)
+        reload(&srv);
     seam_log_json(SEAM_LOG_INFO, json_pack("{s:s, s:s, s:I}", "msg", "shutting down", "signal",
                                            sig == SIGTERM ? "SIGTERM" : "SIGINT", "grace_ms",
                                            (json_int_t)cfg->limits.shutdown_grace_ms));
@@ -442,14 +591,8 @@ out:
     for (int i = 0; srv.workers && i < srv.nworkers; i++)
         worker_free(&srv.workers[i]);
     seam_free(srv.workers);
-    seam_health_free(srv.health);
+    seam_gen_unref(srv.gen);
     seam_audit_close(srv.audit);
-    seam_metrics_free(srv.metrics);
-    seam_capacity_free(srv.capacity);
-    seam_balancer_free(srv.balancer);
-    seam_breakers_free(srv.breakers);
-    seam_rl_free(srv.rl);
-    seam_spend_free(srv.spend);
     seam_ledger_close(srv.ledger);
     return rc;
 }

@@ -33,10 +33,16 @@
 typedef struct seam_server seam_server;
 typedef struct seam_exchange seam_exchange;
 
+typedef struct seam_gen seam_gen;
+
 typedef struct seam_worker {
     int id;
     seam_server *srv;
-    const seam_config *cfg; /* the snapshot this worker serves */
+    const seam_config *cfg;       /* the snapshot this worker serves: gen->cfg */
+    seam_gen *gen;                /* this worker's generation (a reference) */
+    _Atomic(seam_gen *) next_gen; /* main thread -> worker: switch to this one */
+    struct event *reload;         /* main thread -> worker: a new generation is waiting */
+    void *prober;                 /* the worker's health prober (upstream/probe.h) */
     struct event_base *base;
     struct evhttp *http;
     struct evhttp_bound_socket *bound;
@@ -53,19 +59,35 @@ typedef struct seam_worker {
     int fd;
 } seam_worker;
 
-struct seam_server {
+/* One configuration generation: the snapshot and everything built from it
+ * (its backends, keys, budgets and pools are indexes into it). SIGHUP builds
+ * a new one and swaps it in on every worker; a request keeps the one it
+ * started with, so in-flight requests finish on their own config. Freed
+ * when the last request and worker holding it let go. */
+struct seam_gen {
+    _Atomic int refs;
+    unsigned long id; /* 1, 2, ... in load order */
     const seam_config *cfg;
     const seam_scanner *scanner; /* NULL when detection is off */
+    bool owned;                  /* cfg and scanner are the gen's to free */
     seam_health_table *health;
-    seam_audit *audit;       /* NULL when audit.dir is not configured */
-    seam_ledger *ledger;     /* NULL when state.sqlite is "" */
     seam_spend *spend;       /* per-tenant cloud spend for budgets */
-    seam_metrics *metrics;   /* /metrics */
+    seam_metrics *metrics;   /* /metrics (counters restart with a reload) */
     seam_auth_state auth;    /* the admin key's hash */
     seam_ratelimit *rl;      /* per-key rate limits (in-process) */
     seam_breakers *breakers; /* a circuit breaker per backend */
     seam_balancer *balancer; /* outstanding requests per backend, pool rotation */
     seam_capacity *capacity; /* max_concurrency slots and pool queues */
+};
+
+/* Takes and drops a reference to <g> (any thread). */
+void seam_gen_ref(seam_gen *g);
+void seam_gen_unref(seam_gen *g);
+
+struct seam_server {
+    seam_gen *gen;       /* the current generation (the main thread's reference) */
+    seam_audit *audit;   /* NULL when audit.dir is not configured */
+    seam_ledger *ledger; /* NULL when state.sqlite is "" */
     seam_worker *workers;
     int nworkers;
     char listen_addr[96]; /* host:port actually bound */

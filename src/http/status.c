@@ -31,9 +31,9 @@ void seam_status_readyz(seam_worker *w, struct evhttp_request *req)
     bool any = false;
     for (size_t i = 0; i < cfg->nbackends; i++) {
         const seam_backend_conf *b = &cfg->backends[i];
-        seam_health h = seam_health_get(w->srv->health, i);
+        seam_health h = seam_health_get(w->gen->health, i);
         char err[256];
-        seam_health_error(w->srv->health, i, err, sizeof(err));
+        seam_health_error(w->gen->health, i, err, sizeof(err));
         any |= h == SEAM_HEALTH_UP;
         json_t *o = json_pack("{s:s, s:s, s:b, s:s}", "name", b->name, "location",
                               b->location == SEAM_LOC_LOCAL ? "local" : "cloud", "up",
@@ -44,12 +44,12 @@ void seam_status_readyz(seam_worker *w, struct evhttp_request *req)
         json_object_set_new(o, "error", err[0] ? json_string(err) : json_null());
         /* Passive health: the circuit breaker's view of real traffic. */
         seam_breaker_stats st;
-        seam_breaker_stats_get(w->srv->breakers, i, seam_rl_now_ns(), &st);
+        seam_breaker_stats_get(w->gen->breakers, i, seam_rl_now_ns(), &st);
         json_object_set_new(o, "circuit", json_string(seam_breaker_state_name(st.state)));
         json_object_set_new(o, "consecutive_failures",
                             json_integer((json_int_t)st.consecutive_failures));
         json_object_set_new(o, "in_flight",
-                            json_integer((json_int_t)seam_capacity_inflight(w->srv->capacity, i)));
+                            json_integer((json_int_t)seam_capacity_inflight(w->gen->capacity, i)));
         if (b->max_concurrency)
             json_object_set_new(o, "max_concurrency", json_integer((json_int_t)b->max_concurrency));
         json_array_append_new(arr, o);

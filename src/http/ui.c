@@ -277,7 +277,7 @@ seam_ui_access seam_ui_check_request(seam_worker *w, struct evhttp_request *req)
     ev_uint16_t port = 0;
     if (conn)
         evhttp_connection_get_peer(conn, &peer, &port);
-    return seam_ui_check(w->cfg, &w->srv->auth, evhttp_find_header(in, "Authorization"),
+    return seam_ui_check(w->cfg, &w->gen->auth, evhttp_find_header(in, "Authorization"),
                          evhttp_find_header(in, "x-api-key"), evhttp_find_header(in, "Cookie"),
                          peer, seam_ui_now_ms());
 }
@@ -421,7 +421,7 @@ static void redirect_ui(struct evhttp_request *req, const char *cookie)
 
 void seam_ui_login(seam_worker *w, struct evhttp_request *req)
 {
-    const seam_auth_state *auth = &w->srv->auth;
+    const seam_auth_state *auth = &w->gen->auth;
     if (!w->cfg->auth.admin_key_env || !w->cfg->auth.admin_key_env[0]) {
         /* Nothing to sign in to: loopback clients go straight in. */
         seam_ui_access a = seam_ui_check_request(w, req);

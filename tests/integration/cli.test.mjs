@@ -73,7 +73,7 @@ describe('seam check', { timeout: 60000 }, () => {
 
   it('exits non-zero on a pool naming an unknown backend, or a rule routing to an unknown pool', async () => {
     for (const [fn, key] of [
-      [(y) => mutate(y, /^  cloud: \[frontier\]/, '  cloud: [frontier, nonesuch]'), 'nonesuch'],
+      [(y) => mutate(y, /^  cloud: \{ backends: \[frontier\]/, '  cloud: { backends: [frontier, nonesuch] }'), 'nonesuch'],
       [(y) => mutate(y, /name: frontier-drafting/, '    - { name: frontier-drafting, when: { kind: [draft] }, route: mars }'), 'mars'],
     ]) {
       const { yaml, lineNo } = fn(base());
