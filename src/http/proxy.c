@@ -95,8 +95,9 @@ struct seam_exchange {
     bool ticket_open, slot_held, balanced, admitted;
     size_t slot_backend;
     unsigned attempts;
-    const char *fallback_from;   /* the decision's pool, when a fallback served */
-    seam_capacity_wait *capwait; /* waiting for a slot in a saturated pool */
+    const char *fallback_from;        /* the decision's pool, when a fallback served */
+    const seam_pool_conf *route_pool; /* the pool that served (fallback, spill) */
+    seam_capacity_wait *capwait;      /* waiting for a slot in a saturated pool */
     const seam_pool_conf *capwait_pool;
     struct event *retry_timer; /* backoff before the next attempt */
     int last_status;           /* the last attempt's failure, answered when none is left */
@@ -410,8 +411,9 @@ static void add_route_headers(seam_exchange *ex, struct evkeyvalq *h)
 {
     if (!ex->decided)
         return;
-    if (ex->d.pool)
-        evhttp_add_header(h, "X-Seam-Route", ex->d.pool->name);
+    const seam_pool_conf *route = ex->route_pool ? ex->route_pool : ex->d.pool;
+    if (route)
+        evhttp_add_header(h, "X-Seam-Route", route->name);
     if (ex->backend)
         evhttp_add_header(h, "X-Seam-Backend", ex->backend->name);
     evhttp_add_header(h, "X-Seam-Rule", ex->d.rule);
@@ -1381,8 +1383,13 @@ static void begin_pick(seam_exchange *ex, const seam_pick *pick, bool have_slot)
     ex->attempts = pick->attempt;
     if (pick->fallback && !ex->fallback_from && ex->d.pool)
         ex->fallback_from = ex->d.pool->name;
-    if (pick->spilled)
+    if (pick->spilled) {
         ex->reason_tag = "spill:capacity";
+        snprintf(ex->d.reason, sizeof(ex->d.reason),
+                 "spill:capacity: pool %s is at capacity, spilled to pool %s",
+                 ex->d.pool ? ex->d.pool->name : "(pinned)", pick->pool ? pick->pool->name : "?");
+    }
+    ex->route_pool = pick->pool;
     if (!have_slot && !seam_capacity_try_acquire(ex->gen->capacity, pick->backend->index)) {
         /* Another worker took the last slot since the plan looked. */
         release_attempt(ex, -1);
@@ -1414,7 +1421,7 @@ static void refuse_capacity(seam_exchange *ex, const seam_pool_conf *pool, const
 
 static void on_capacity(void *arg, seam_capacity_outcome outcome, size_t backend)
 {
-    char why[400], text[600];
+    char why[400];
     seam_exchange *ex = arg;
     const seam_pool_conf *pool = ex->capwait_pool;
     ex->capwait = NULL;
@@ -1427,12 +1434,11 @@ static void on_capacity(void *arg, seam_capacity_outcome outcome, size_t backend
     seam_dispatch_env env = dispatch_env(ex);
     seam_pick pick;
     if (seam_plan_take(&ex->plan, &env, pool, backend, &pick, why, sizeof(why)) != SEAM_OK) {
+        /* The backend whose slot came free may no longer serve (its breaker
+         * opened meanwhile): give the slot on and look again. */
         seam_capacity_release(ex->gen->capacity, backend);
         ex->slot_held = false;
-        snprintf(text, sizeof(text), "the backend freed for this request may not serve it: %s",
-                 why);
-        ex->blocked = SEAM_BLOCK_NO_BACKEND + 1;
-        reply_error(ex, 503, "no_backend", "no_allowed_backend", NULL, text);
+        next_attempt(ex);
         return;
     }
     begin_pick(ex, &pick, true);
@@ -1553,6 +1559,8 @@ static bool retry_later(seam_exchange *ex, bool retryable, uint64_t retry_after_
     ex->last_type = type;
     ex->last_code = code;
     snprintf(ex->last_text, sizeof(ex->last_text), "%s", text);
+    if (ex->backend)
+        seam_health_note_failure(ex->gen->health, ex->backend->index, text);
     if (!retryable || ex->reply_started || ex->client_gone || ex->w->draining ||
         retry_after_ms > RETRY_AFTER_MAX_MS || ex->attempts >= SEAM_PLAN_MAX_ATTEMPTS)
         return false;

@@ -46,6 +46,13 @@ void seam_status_readyz(seam_worker *w, struct evhttp_request *req)
         seam_breaker_stats st;
         seam_breaker_stats_get(w->gen->breakers, i, seam_rl_now_ns(), &st);
         json_object_set_new(o, "circuit", json_string(seam_breaker_state_name(st.state)));
+        char traffic[256];
+        seam_health_traffic_error(w->gen->health, i, traffic, sizeof(traffic));
+        json_object_set_new(o, "last_traffic_error",
+                            traffic[0] ? json_string(traffic) : json_null());
+        /* An open circuit is as much "not ready" as a failed probe: say why. */
+        if (st.state != SEAM_BREAKER_CLOSED && !err[0] && traffic[0])
+            json_object_set_new(o, "error", json_string(traffic));
         json_object_set_new(o, "consecutive_failures",
                             json_integer((json_int_t)st.consecutive_failures));
         json_object_set_new(o, "in_flight",

@@ -10,7 +10,8 @@
 struct health_slot {
     atomic_int state;
     pthread_mutex_t mu;
-    char error[256];
+    char error[256];   /* the last probe's */
+    char traffic[256]; /* the last failure of real traffic */
 };
 
 struct seam_health_table {
@@ -78,5 +79,26 @@ void seam_health_error(seam_health_table *h, size_t i, char *out, size_t n)
     }
     pthread_mutex_lock(&h->slots[i].mu);
     snprintf(out, n, "%s", h->slots[i].error);
+    pthread_mutex_unlock(&h->slots[i].mu);
+}
+
+void seam_health_note_failure(seam_health_table *h, size_t i, const char *error)
+{
+    if (!h || i >= h->n)
+        return;
+    pthread_mutex_lock(&h->slots[i].mu);
+    snprintf(h->slots[i].traffic, sizeof(h->slots[i].traffic), "%s", error ? error : "");
+    pthread_mutex_unlock(&h->slots[i].mu);
+}
+
+void seam_health_traffic_error(seam_health_table *h, size_t i, char *out, size_t n)
+{
+    if (!h || i >= h->n) {
+        if (n)
+            out[0] = '\0';
+        return;
+    }
+    pthread_mutex_lock(&h->slots[i].mu);
+    snprintf(out, n, "%s", h->slots[i].traffic);
     pthread_mutex_unlock(&h->slots[i].mu);
 }

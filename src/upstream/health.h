@@ -31,4 +31,9 @@ seam_health seam_health_get(const seam_health_table *h, size_t i);
 /* Copies the last error of backend <i> into <out> ("" when none). */
 void seam_health_error(seam_health_table *h, size_t i, char *out, size_t n);
 
+/* Passive health: the last failure of real traffic on backend <i>, kept
+ * beside the probe's verdict (only failures take the lock). */
+void seam_health_note_failure(seam_health_table *h, size_t i, const char *error);
+void seam_health_traffic_error(seam_health_table *h, size_t i, char *out, size_t n);
+
 #endif
