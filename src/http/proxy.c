@@ -99,6 +99,8 @@ struct seam_exchange {
     const seam_pool_conf *route_pool; /* the pool that served (fallback, spill) */
     seam_capacity_wait *capwait;      /* waiting for a slot in a saturated pool */
     const seam_pool_conf *capwait_pool;
+    size_t cap_refused[8]; /* backends whose freed slot could not serve */
+    unsigned ncap_refused;
     struct event *retry_timer; /* backoff before the next attempt */
     int last_status;           /* the last attempt's failure, answered when none is left */
     const char *last_type, *last_code;
@@ -918,8 +920,13 @@ static void on_upstream_done(void *ctx, seam_transfer *t, seam_rc rc, const char
         snprintf(text, sizeof(text), "backend %s failed: %s", ex->backend->name,
                  error ? error : seam_rc_str(rc));
         release_attempt(ex, 0);
+        /* Nothing of an answer arrived (a reused connection that turned
+         * out dead or poisoned, say): another attempt is as safe as the
+         * first. Later breaks only while the client has seen nothing. */
+        bool nothing = seam_transfer_status(t) == 0 && seam_transfer_bytes_received(t) == 0;
         if (!retry_later(ex,
-                         seam_transfer_failure_retryable(kind) || kind == SEAM_FAIL_RESET_MID_BODY,
+                         seam_transfer_failure_retryable(kind) || nothing ||
+                             kind == SEAM_FAIL_RESET_MID_BODY,
                          0, 502, "upstream_error", "upstream_unavailable", text))
             reply_error(ex, 502, "upstream_error", "upstream_unavailable", NULL, text);
         return;
@@ -1419,6 +1426,8 @@ static void refuse_capacity(seam_exchange *ex, const seam_pool_conf *pool, const
     reply_error(ex, 429, "rate_limit_error", code, NULL, text);
 }
 
+static void queue_for(seam_exchange *ex, const seam_pool_conf *pool);
+
 static void on_capacity(void *arg, seam_capacity_outcome outcome, size_t backend)
 {
     char why[400];
@@ -1435,10 +1444,16 @@ static void on_capacity(void *arg, seam_capacity_outcome outcome, size_t backend
     seam_pick pick;
     if (seam_plan_take(&ex->plan, &env, pool, backend, &pick, why, sizeof(why)) != SEAM_OK) {
         /* The backend whose slot came free may no longer serve (its breaker
-         * opened meanwhile): give the slot on and look again. */
+         * opened meanwhile): give the slot on and wait for another. */
         seam_capacity_release(ex->gen->capacity, backend);
         ex->slot_held = false;
-        next_attempt(ex);
+        if (ex->ncap_refused < sizeof(ex->cap_refused) / sizeof(ex->cap_refused[0])) {
+            ex->cap_refused[ex->ncap_refused++] = backend;
+            queue_for(ex, pool);
+            return;
+        }
+        ex->blocked = SEAM_BLOCK_NO_BACKEND + 1;
+        reply_error(ex, 503, "no_backend", "no_allowed_backend", NULL, why);
         return;
     }
     begin_pick(ex, &pick, true);
@@ -1454,11 +1469,26 @@ static void queue_for(seam_exchange *ex, const seam_pool_conf *pool)
     }
     size_t *elig = seam_arena_calloc(ex->arena, (pool->nbackends + 1) * sizeof(size_t));
     size_t n = 0;
+    uint64_t now = seam_rl_now_ns();
     for (size_t i = 0; elig && i < pool->nbackends; i++) {
         const seam_backend_conf *b = &ex->cfg->backends[pool->backends[i]];
-        if (seam_clearance_allows(b, ex->task.sensitivity) && seam_backend_fits(b, &ex->task) &&
-            seam_health_get(ex->gen->health, b->index) != SEAM_HEALTH_DOWN)
+        bool refused = false;
+        for (unsigned k = 0; k < ex->ncap_refused; k++)
+            refused |= ex->cap_refused[k] == b->index;
+        /* Only slots this request could use: a freed slot on a backend with
+         * an open circuit (or one that already turned it down) would be
+         * handed back to it forever. */
+        if (!refused && seam_clearance_allows(b, ex->task.sensitivity) &&
+            seam_backend_fits(b, &ex->task) &&
+            seam_health_get(ex->gen->health, b->index) != SEAM_HEALTH_DOWN &&
+            seam_breaker_get(ex->gen->breakers, b->index, now) != SEAM_BREAKER_OPEN)
             elig[n++] = b->index;
+    }
+    if (elig && n == 0) {
+        ex->blocked = SEAM_BLOCK_NO_BACKEND + 1;
+        reply_error(ex, 503, "no_backend", "no_allowed_backend", NULL,
+                    "every backend of the pool that may serve this request is busy or failing");
+        return;
     }
     seam_rc rc =
         elig ? seam_capacity_enqueue(ex->gen->capacity, pool->index, ex->w->base,
@@ -1567,6 +1597,10 @@ static bool retry_later(seam_exchange *ex, bool retryable, uint64_t retry_after_
     uint64_t delay = seam_backoff_ms(ex->attempts - 1, 50, 2000, &ex->w->rng);
     if (retry_after_ms > delay)
         delay = retry_after_ms;
+    /* limits.request_timeout_ms bounds the whole request, all attempts
+     * together: no retry that could not finish in time. */
+    if (ms_since(&ex->t0) + (double)delay >= (double)ex->cfg->limits.request_timeout_ms)
+        return false;
     ex->retry_timer = evtimer_new(ex->w->base, on_retry_timer, ex);
     if (!ex->retry_timer)
         return false;
@@ -1636,6 +1670,17 @@ static void start(seam_exchange *ex)
     next_attempt(ex);
 }
 
+/* An attempt's total deadline: the backend's total_ms, but never past what
+ * is left of limits.request_timeout_ms for the whole request. */
+static long attempt_budget_ms(seam_exchange *ex)
+{
+    double left = (double)ex->cfg->limits.request_timeout_ms - ms_since(&ex->t0);
+    long t = (long)ex->backend->timeouts.total_ms;
+    if (left < 1)
+        left = 1;
+    return t == 0 || (double)t > left ? (long)left : t;
+}
+
 /* Sends the request to the chosen backend. */
 static void send_upstream(seam_exchange *ex)
 {
@@ -1673,7 +1718,7 @@ static void send_upstream(seam_exchange *ex)
         .body = call.body.data, /* ownership moves to the transfer */
         .body_len = call.body.len,
         .headers = call.headers,
-        .timeout_ms = (long)ex->backend->timeouts.total_ms,
+        .timeout_ms = attempt_budget_ms(ex),
         .connect_timeout_ms = (long)ex->backend->timeouts.connect_ms,
         .first_byte_timeout_ms = (long)ex->backend->timeouts.first_byte_ms,
         .idle_timeout_ms = (long)ex->backend->timeouts.idle_ms,

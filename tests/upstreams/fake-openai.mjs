@@ -76,6 +76,10 @@
 //                                       'sse-line' (stream default): a role chunk,
 //                                       then one `data:` line of `bytes` bytes that
 //                                       never ends, then a close.
+//   { type: 'flood', chunkBytes, chunks }  a stream of `chunks` (4096) content
+//                                       deltas of `chunkBytes` (16384) letters, as
+//                                       fast as the reader takes them (it waits for
+//                                       'drain'); rec.bytesSent says how far it got.
 //   A 'text' action may stall mid-stream and go on: `stallAfterChunks: K,
 //   stallMs: N` waits N ms before content delta K (0-based) is sent.
 // fake.attempts(marker) counts the chat requests carrying <marker> (how many
@@ -636,6 +640,8 @@ export async function startFakeOpenAI(opts = {}) {
         return respondLengthMismatch(res, rec, a, type, { id, created, echoModel });
       case 'huge':
         return respondHuge(res, rec, a, { stream, id, created, echoModel });
+      case 'flood':
+        return respondFlood(res, rec, a, { id, created, echoModel });
       case 'reset':
       case 'stream-error':
       case 'text':
@@ -889,6 +895,36 @@ export async function startFakeOpenAI(opts = {}) {
     await wait(20, rec);
     rec.resetByFake = true;
     res.socket?.destroy();
+  }
+
+  // { type: 'flood', chunkBytes (16384), chunks (4096) }: a stream of
+  // `chunks` content deltas of `chunkBytes` letters each, as fast as the
+  // connection takes them: it waits for 'drain' whenever a write is not
+  // taken, so rec.bytesSent shows how far the reader (seam) let it get.
+  async function respondFlood(res, rec, a, { id, created, echoModel }) {
+    rec.status = 200;
+    rec.bytesSent = 0;
+    res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' });
+    const letters = 'abcdefghijklmnopqrstuvwxyz';
+    const n = a.chunks ?? 4096;
+    const size = a.chunkBytes ?? 16384;
+    const put = async (obj) => {
+      if (rec.clientClosed) return false;
+      const line = `data: ${JSON.stringify(obj)}\n\n`;
+      rec.bytesSent += Buffer.byteLength(line);
+      if (!res.write(line)) await new Promise((r) => res.once('drain', r).once('close', r));
+      return !rec.clientClosed;
+    };
+    if (!(await put(chunkObj(id, created, echoModel, false, [{ index: 0, delta: { role: 'assistant', content: '', refusal: null }, logprobs: null, finish_reason: null }])))) return;
+    for (let i = 0; i < n; i++) {
+      const text = letters[i % 26].repeat(size);
+      if (!(await put(chunkObj(id, created, echoModel, false, [{ index: 0, delta: { content: text }, logprobs: null, finish_reason: null }])))) return;
+      rec.chunksSent++;
+    }
+    if (!(await put(chunkObj(id, created, echoModel, false, [{ index: 0, delta: {}, logprobs: null, finish_reason: 'stop' }])))) return;
+    res.write('data: [DONE]\n\n');
+    rec.completed = true;
+    res.end();
   }
 
   function chunkObj(id, created, m, includeUsage, choices, extra) {
