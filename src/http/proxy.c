@@ -99,7 +99,12 @@ struct seam_exchange {
     const seam_pool_conf *route_pool; /* the pool that served (fallback, spill) */
     seam_capacity_wait *capwait;      /* waiting for a slot in a saturated pool */
     const seam_pool_conf *capwait_pool;
-    size_t cap_refused[8]; /* backends whose freed slot could not serve */
+    /* stream_resume: the answer text the client has, to continue from. */
+    seam_buf sent_text;
+    bool had_tools, resuming;
+    unsigned resumes;
+    seam_usage usage_before; /* what the broken attempts had used */
+    size_t cap_refused[8];   /* backends whose freed slot could not serve */
     unsigned ncap_refused;
     struct event *retry_timer; /* backoff before the next attempt */
     int last_status;           /* the last attempt's failure, answered when none is left */
@@ -283,8 +288,8 @@ static void exchange_record(seam_exchange *ex)
     r.error = ex->err_code;
     r.input_tokens = r.output_tokens = r.reasoning_tokens = r.cached_tokens = -1;
     if (ex->have_usage) {
-        r.input_tokens = ex->usage.input;
-        r.output_tokens = ex->usage.output;
+        r.input_tokens = ex->usage.input + ex->usage_before.input;
+        r.output_tokens = ex->usage.output + ex->usage_before.output;
         r.reasoning_tokens = ex->usage.reasoning;
         r.cached_tokens = ex->usage.cached;
     }
@@ -392,6 +397,7 @@ static void exchange_finish(seam_exchange *ex)
         seam_detection_free(&ex->det);
     seam_buf_free(&ex->upbody);
     seam_buf_free(&ex->out);
+    seam_buf_free(&ex->sent_text);
     bool sent = ex->reply_sent;
     seam_gen *gen = ex->gen;
     seam_arena_free(ex->arena);
@@ -670,12 +676,65 @@ static seam_event_sink answer_sink(seam_exchange *ex, seam_event_sink down)
 
 /* ---- upstream events ---- */
 
+/* stream_resume: a stream that broke after tokens reached the client may
+ * be continued elsewhere when its pool allows it, the answer so far is
+ * plain text (no tool calls: a half-sent call cannot be continued), and
+ * nothing was redacted (the text the client has holds the real values,
+ * which the next backend may not be cleared for). */
+static bool can_resume(const seam_exchange *ex)
+{
+    return ex->reply_started && ex->pick.pool && ex->pick.pool->stream_resume && !ex->redactor &&
+           !ex->had_tools && ex->creq && ex->creq->stream && !ex->creq->embed && ex->resumes < 2 &&
+           !ex->client_gone && !ex->w->draining;
+}
+
+/* The continuation request: the original messages plus the partial answer
+ * as the assistant's turn, which the next backend continues (Anthropic's
+ * prefill; OpenAI-compatible servers and Ollama continue a final assistant
+ * message). Returns false when out of memory. */
+static bool add_partial_answer(seam_exchange *ex)
+{
+    seam_req *r = ex->creq;
+    char *text = seam_arena_strndup(ex->arena, ex->sent_text.data ? ex->sent_text.data : "",
+                                    ex->sent_text.len);
+    seam_part *part = seam_arena_calloc(ex->arena, sizeof(*part));
+    if (!text || !part)
+        return false;
+    part->type = SEAM_PART_TEXT;
+    part->text = text;
+    part->text_len = ex->sent_text.len;
+    if (ex->resumes > 0) { /* replace the partial answer of the last resume */
+        r->msgs[r->nmsgs - 1].parts = part;
+        return true;
+    }
+    seam_msg *msgs = seam_arena_calloc(ex->arena, (r->nmsgs + 1) * sizeof(*msgs));
+    if (!msgs)
+        return false;
+    memcpy(msgs, r->msgs, r->nmsgs * sizeof(*msgs));
+    msgs[r->nmsgs] = (seam_msg){
+        .role = SEAM_ROLE_ASSISTANT, .parts = part, .nparts = 1, .content_is_string = true};
+    r->msgs = msgs;
+    r->nmsgs++;
+    return true;
+}
+
 static int on_stream_event(void *ctx, const seam_event *ev)
 {
     seam_exchange *ex = ctx;
     if (ev->type == SEAM_EV_USAGE) {
         ex->usage = ev->usage;
         ex->have_usage = true;
+    }
+    if (ex->resuming && ev->type == SEAM_EV_START)
+        return 0; /* a continuation: the client's stream has started already */
+    if (ev->type == SEAM_EV_TEXT_DELTA && seam_buf_append(&ex->sent_text, ev->text, ev->text_len))
+        ex->had_tools = true; /* past the bound: no resuming from a text seam does not have */
+    if (ev->type == SEAM_EV_TOOL_CALL_BEGIN)
+        ex->had_tools = true;
+    if (ev->type == SEAM_EV_ERROR && ex->reply_started && can_resume(ex)) {
+        snprintf(ex->failure, sizeof(ex->failure), "backend %s reported an error: %.*s",
+                 ex->backend->name, (int)(ev->text_len > 180 ? 180 : ev->text_len), ev->text);
+        return -1;
     }
     if (ev->type == SEAM_EV_ERROR && !ex->reply_started) {
         /* The upstream failed before anything reached the client: answer
@@ -1201,6 +1260,7 @@ static int route_local(seam_exchange *ex, const char *tag, const char *why)
     ex->slot_held = true;
     ex->slot_backend = b->index;
     ex->d = d;
+    ex->route_pool = d.pool;
     ex->backend = b;
     ex->reason_tag = tag;
     return 0;
@@ -1558,11 +1618,14 @@ static void reset_attempt(seam_exchange *ex)
     seam_buf_reset(&ex->out);
     ex->failure[0] = '\0';
     ex->stream_failed = false;
-    ex->visible = false;
     ex->have_usage = false;
+    if (ex->resuming)
+        return; /* the client's stream goes on: same writer, same answer */
+    ex->visible = false;
     ex->ttfb_ms = 0;
     ex->restore = NULL; /* a fresh restore filter for the new answer */
     ex->writer = NULL;
+    seam_buf_reset(&ex->sent_text);
 }
 
 static void on_retry_timer(evutil_socket_t fd, short what, void *arg)
@@ -1591,7 +1654,20 @@ static bool retry_later(seam_exchange *ex, bool retryable, uint64_t retry_after_
     snprintf(ex->last_text, sizeof(ex->last_text), "%s", text);
     if (ex->backend)
         seam_health_note_failure(ex->gen->health, ex->backend->index, text);
-    if (!retryable || ex->reply_started || ex->client_gone || ex->w->draining ||
+    bool resume = ex->reply_started && can_resume(ex);
+    if (resume) {
+        if (!add_partial_answer(ex))
+            return false;
+        if (ex->have_usage) {
+            ex->usage_before.input += ex->usage.input > 0 ? ex->usage.input : 0;
+            ex->usage_before.output += ex->usage.output > 0 ? ex->usage.output : 0;
+        }
+        ex->resumes++;
+        ex->resuming = true;
+        retryable = true;
+        retry_after_ms = 0;
+    }
+    if (!retryable || (ex->reply_started && !resume) || ex->client_gone || ex->w->draining ||
         retry_after_ms > RETRY_AFTER_MAX_MS || ex->attempts >= SEAM_PLAN_MAX_ATTEMPTS)
         return false;
     uint64_t delay = seam_backoff_ms(ex->attempts - 1, 50, 2000, &ex->w->rng);
@@ -1690,7 +1766,7 @@ static void send_upstream(seam_exchange *ex)
     ex->model_sent = ex->d.pinned_model ? ex->d.pinned_model : ex->backend->models[0];
     ex->answer_id = seam_arena_printf(
         ex->arena, "%s%s", ex->ing->api == SEAM_API_ANTHROPIC ? "msg_" : "chatcmpl-", ex->id);
-    if (ex->creq->stream && ex->ing->writer_new &&
+    if (ex->creq->stream && ex->ing->writer_new && !ex->writer &&
         !(ex->writer = ex->ing->writer_new(ex->arena, ex->creq, ex->answer_id, ex->model_sent))) {
         reply_error(ex, 500, "server_error", "out_of_memory", NULL, "out of memory");
         return;
@@ -1776,6 +1852,7 @@ void seam_proxy_handle(seam_worker *w, struct evhttp_request *req, const seam_in
     ex->path = ing->path;
     evhttp_request_set_on_complete_cb(req, on_reply_written, w);
     seam_buf_init(&ex->out, (size_t)-1);
+    seam_buf_init(&ex->sent_text, 4u << 20);
     seam_buf_init(&ex->upbody, UPSTREAM_MAX_BODY);
     seam_worker_request_id(w, ex->id);
     ex->next = w->exchanges;

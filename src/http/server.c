@@ -289,6 +289,7 @@ static seam_gen *gen_new(seam_server *srv, const seam_config *cfg, const seam_sc
         return NULL;
     }
     seam_metrics_watch_health(g->metrics, g->health);
+    seam_metrics_watch_breakers(g->metrics, g->breakers);
     seam_metrics_watch_audit(g->metrics, srv->audit);
     if (srv->ledger)
         seam_metrics_watch_ledger(g->metrics, ledger_stats, srv->ledger);

@@ -206,6 +206,7 @@ struct seam_metrics {
     counter lost; /* observations dropped: a row could not be allocated */
 
     const seam_health_table *health;
+    seam_breakers *breakers; /* circuit state per backend, read at scrape */
     seam_metrics_queue_fn ledger_fn;
     void *ledger_ctx;
     seam_audit *audit;
@@ -353,6 +354,11 @@ void seam_metrics_free(seam_metrics *m)
 void seam_metrics_watch_health(seam_metrics *m, const seam_health_table *health)
 {
     m->health = health;
+}
+
+void seam_metrics_watch_breakers(seam_metrics *m, seam_breakers *breakers)
+{
+    m->breakers = breakers;
 }
 
 void seam_metrics_watch_ledger(seam_metrics *m, seam_metrics_queue_fn fn, void *ctx)
@@ -743,6 +749,31 @@ seam_rc seam_metrics_render(seam_metrics *m, seam_buf *b)
             const char *l[] = {"backend", m->backend.names[s]};
             sample(&o, "seam_backend_up", l, 1,
                    seam_health_get(m->health, i) == SEAM_HEALTH_UP ? "1" : "0");
+        }
+    }
+
+    if (m->breakers) {
+        static const seam_breaker_state states[] = {SEAM_BREAKER_CLOSED, SEAM_BREAKER_OPEN,
+                                                    SEAM_BREAKER_HALF_OPEN};
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        uint64_t now = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+        family(&o, "seam_circuit_state", "gauge",
+               "1 for the state the backend's circuit breaker is in (closed, open, half_open), "
+               "0 for the others.");
+        for (size_t i = 0; i < m->nbackends; i++) {
+            size_t s = m->backend_slot[i];
+            bool first = true;
+            for (size_t j = 0; j < i; j++)
+                first &= m->backend_slot[j] != s;
+            if (!first)
+                continue;
+            seam_breaker_state st = seam_breaker_get(m->breakers, i, now);
+            for (size_t k = 0; k < 3; k++) {
+                const char *l[] = {"backend", m->backend.names[s], "state",
+                                   seam_breaker_state_name(states[k])};
+                sample(&o, "seam_circuit_state", l, 2, st == states[k] ? "1" : "0");
+            }
         }
     }
 

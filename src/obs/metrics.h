@@ -29,6 +29,7 @@
 #include "obs/record.h"
 #include "scan/classify.h"
 #include "scan/scan.h"
+#include "upstream/breaker.h"
 #include "upstream/health.h"
 
 #include <stdint.h>
@@ -66,6 +67,9 @@ void seam_metrics_free(seam_metrics *m);
 
 /* seam_backend_up{backend} is read from <health> (not owned). */
 void seam_metrics_watch_health(seam_metrics *m, const seam_health_table *health);
+
+/* Exports seam_circuit_state{backend,state} from <breakers> at each scrape. */
+void seam_metrics_watch_breakers(seam_metrics *m, seam_breakers *breakers);
 
 /* The counters of a writer queue: rows or lines waiting, written and
  * dropped, as seam_ledger_stats() reports them. */
