@@ -287,12 +287,16 @@
         cells: [
           cell(b.name), cell(b.location, { cls: 'loc-' + b.location }),
           cell(l.health, { cls: 'badge ' + l.health, k: 'health', v: l.health }),
+          cell(l.circuit ?? '–', { cls: 'badge ' + (l.circuit === 'closed' ? 'up' : l.circuit === 'open' ? 'down' : 'unknown'), k: 'circuit', v: l.circuit }),
           cell(fmt.int(l.inflight), { k: 'inflight', v: l.inflight }),
+          cell(l.max_concurrency ? fmt.int(l.max_concurrency) : '∞', { k: 'max_concurrency', v: l.max_concurrency }),
           cell(b.location === 'local' ? fmt.rate(b.tokens_per_s) : '–', { k: 'tokens_per_s', v: b.tokens_per_s }),
           cell(l.error ?? ''),
         ],
       };
-    }), 6);
+    }), 8);
+    const Q = live?.queues ?? [];
+    $('#queue-state').textContent = Q.length ? 'queues: ' + Q.map((q) => `${q.pool} ${fmt.int(q.depth)}/${q.max ? fmt.int(q.max) : 'no queue'}`).join(' · ') : '';
     const L = live?.ledger;
     $('#ledger-state').textContent = !L ? '' : L.on ? `ledger: ${fmt.int(L.written)} rows written, ${fmt.int(L.queued)} queued, ${fmt.int(L.dropped)} dropped since start` : 'The ledger is off (state.sqlite is ""): only live numbers are shown.';
   }

@@ -148,11 +148,30 @@ void seam_admin_live_read(seam_worker *w, seam_admin_live *live, seam_admin_back
         if (gen->health)
             seam_health_error(gen->health, i, backends[i].error, sizeof backends[i].error);
         backends[i].inflight = seam_metrics_inflight_value(gen->metrics, (int)i);
+        backends[i].max_concurrency = w->cfg->backends[i].max_concurrency;
+        backends[i].circuit =
+            gen->breakers
+                ? seam_breaker_state_name(seam_breaker_get(gen->breakers, i, seam_rl_now_ns()))
+                : NULL;
+        if (!backends[i].error[0] && gen->health)
+            seam_health_traffic_error(gen->health, i, backends[i].error, sizeof backends[i].error);
     }
     live->backends = backends;
+    seam_admin_pool_live *pools = seam_calloc(w->cfg->npools + 1, sizeof(*pools));
+    for (size_t i = 0; pools && i < w->cfg->npools; i++) {
+        pools[i].depth = seam_capacity_depth(gen->capacity, i);
+        pools[i].max = seam_capacity_queue_max(gen->capacity, i);
+    }
+    live->pools = pools;
     live->ledger_on = srv->ledger != NULL;
     seam_ledger_stats(srv->ledger, &live->ledger_queued, &live->ledger_written,
                       &live->ledger_dropped);
+}
+
+void seam_admin_live_free(seam_admin_live *live)
+{
+    seam_free((void *)live->pools);
+    live->pools = NULL;
 }
 
 json_t *seam_admin_live_json(const seam_config *cfg, const seam_admin_live *live, int64_t now_ms)
@@ -161,13 +180,22 @@ json_t *seam_admin_live_json(const seam_config *cfg, const seam_admin_live *live
     for (size_t i = 0; o && bs && i < cfg->nbackends; i++) {
         const seam_backend_conf *b = &cfg->backends[i];
         const seam_admin_backend_live *bl = live && live->backends ? &live->backends[i] : NULL;
-        json_array_append_new(bs,
-                              json_pack("{s:s, s:s, s:s, s:s?, s:I}", "name", b->name, "location",
-                                        b->location == SEAM_LOC_CLOUD ? "cloud" : "local", "health",
-                                        health_name(bl ? bl->health : SEAM_HEALTH_UNKNOWN), "error",
-                                        bl && bl->error[0] ? bl->error : NULL, "inflight",
-                                        (json_int_t)(bl ? bl->inflight : 0)));
+        json_array_append_new(
+            bs, json_pack("{s:s, s:s, s:s, s:s?, s:I, s:I, s:s?}", "name", b->name, "location",
+                          b->location == SEAM_LOC_CLOUD ? "cloud" : "local", "health",
+                          health_name(bl ? bl->health : SEAM_HEALTH_UNKNOWN), "error",
+                          bl && bl->error[0] ? bl->error : NULL, "inflight",
+                          (json_int_t)(bl ? bl->inflight : 0), "max_concurrency",
+                          (json_int_t)(bl ? bl->max_concurrency : 0), "circuit",
+                          bl ? bl->circuit : NULL));
     }
+    json_t *qs = json_array();
+    for (size_t i = 0; o && qs && live && live->pools && i < cfg->npools; i++)
+        json_array_append_new(qs, json_pack("{s:s, s:I, s:I}", "pool", cfg->pools[i].name, "depth",
+                                            (json_int_t)live->pools[i].depth, "max",
+                                            (json_int_t)live->pools[i].max));
+    if (o && qs)
+        json_object_set_new(o, "queues", qs);
     json_object_set_new(o, "now_ms", json_integer(now_ms));
     json_object_set_new(o, "ledger",
                         json_pack("{s:b, s:I, s:I, s:I}", "on", live && live->ledger_on, "queued",
@@ -1012,6 +1040,7 @@ void seam_admin_stats(seam_worker *w, struct evhttp_request *req)
     char err[512] = "";
     json_t *doc = seam_admin_stats_json(w->cfg, ledger_file(w), range, seam_ui_now_ms(), &live, err,
                                         sizeof err);
+    seam_admin_live_free(&live);
     seam_free(bl);
     if (!doc) {
         reply_error(req, 500, "server_error", "ledger_unreadable", err);
@@ -1082,6 +1111,7 @@ static void events_send(events *e)
     seam_admin_live live;
     seam_admin_live_read(e->w, &live, e->bl);
     json_t *o = seam_admin_live_json(e->w->cfg, &live, seam_ui_now_ms());
+    seam_admin_live_free(&live);
     char *s = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
     json_decref(o);
     struct evbuffer *b = evbuffer_new();

@@ -60,13 +60,20 @@ int64_t seam_admin_bucket_ms(seam_admin_range r);
 
 /* What the process knows right now, beside the ledger. */
 typedef struct seam_admin_backend_live {
-    seam_health health; /* last probe */
-    int64_t inflight;   /* seam_inflight_requests */
-    char error[160];    /* last probe error, "" when none */
+    seam_health health;       /* last probe */
+    int64_t inflight;         /* seam_inflight_requests */
+    uint64_t max_concurrency; /* 0: unlimited */
+    const char *circuit;      /* "closed", "open", "half_open"; NULL when unknown */
+    char error[160];          /* last probe error, or the last failure of real traffic */
 } seam_admin_backend_live;
+
+typedef struct seam_admin_pool_live {
+    size_t depth, max; /* requests waiting in the pool's queue, and its bound */
+} seam_admin_pool_live;
 
 typedef struct seam_admin_live {
     const seam_admin_backend_live *backends; /* cfg->nbackends entries, or NULL */
+    const seam_admin_pool_live *pools;       /* cfg->npools entries, or NULL */
     bool ledger_on;
     uint64_t ledger_queued, ledger_written, ledger_dropped;
 } seam_admin_live;
@@ -77,6 +84,9 @@ void seam_admin_live_read(seam_worker *w, seam_admin_live *live, seam_admin_back
 
 /* {"now_ms", "ledger": {...}, "backends": [{name, location, health, error,
  * inflight}]}: the SSE update, also part of the stats. */
+/* Frees what seam_admin_live_read allocated (the pools). */
+void seam_admin_live_free(seam_admin_live *live);
+
 json_t *seam_admin_live_json(const seam_config *cfg, const seam_admin_live *live, int64_t now_ms);
 
 /* The dashboard's numbers over <range> ending at <now_ms> from the ledger
