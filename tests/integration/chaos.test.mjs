@@ -18,7 +18,13 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import net from 'node:net';
 import OpenAI from 'openai';
-import { startSeam, startFakeOpenAI, rid, tagged, assertNoViolations, waitUntil, within, sleep, deadPort, parseSSE, CLOUD_KEY_ENV, LOCAL_MODEL, CLOUD_MODEL } from './helpers.mjs';
+import { startSeam, startFakeOpenAI, rid, tagged, assertNoViolations, waitUntil, within, sleep, deadPort, parseSSE, CLOUD_KEY_ENV, LOCAL_MODEL, CLOUD_MODEL, SEAM_BIN } from './helpers.mjs';
+
+// Under AddressSanitizer freed memory sits in a quarantine (hundreds of
+// MiB) and RSS says nothing about what seam keeps: there the leak checker
+// at exit is the memory test, and the RSS bounds below apply to the
+// release build only.
+const SANITIZED = /asan/i.test(SEAM_BIN);
 
 // Short timeouts so faults resolve fast; the breaker opens after 3 failures.
 const T = { connect_ms: 500, first_byte_ms: 800, idle_ms: 500, total_ms: 5000 };
@@ -497,7 +503,7 @@ describe('chaos: retries, fallbacks, breakers, timeouts, capacity', { timeout: 1
       assert.ok(r.status >= 500 || r.errorObj, `an error: ${describeRes({ ...r, content: r.content.slice(0, 80) })}`);
       assert.ok(r.content.length < 1024 * 1024, 'the line is not forwarded as content');
       const grow = rssKiB(seam.proc.pid) - rss0;
-      assert.ok(grow < 48 * 1024, `seam's RSS grew ${grow} KiB`);
+      if (!SANITIZED) assert.ok(grow < 48 * 1024, `seam's RSS grew ${grow} KiB`);
     });
   });
 
@@ -793,7 +799,7 @@ describe('chaos: retries, fallbacks, breakers, timeouts, capacity', { timeout: 1
         await Promise.all([rb, rw]);
       }
       assert.ok(ticks < 30, `seam spun ${ticks} CPU ticks in 1 s while a request waited in the queue`);
-      assert.ok(grow < 8 * 1024, `VmRSS grew ${grow} KiB in 1 s while a request waited in the queue`);
+      if (!SANITIZED) assert.ok(grow < 8 * 1024, `VmRSS grew ${grow} KiB in 1 s while a request waited in the queue`);
       const [ab, aw] = await Promise.all([rb, rw]);
       assert.equal(ab.status, 200, `the busy request on local-b completes: ${describeRes(ab)}`);
       assert.equal(aw.status, 200, describeRes(aw));
@@ -883,7 +889,7 @@ describe('chaos: retries, fallbacks, breakers, timeouts, capacity', { timeout: 1
         }
       }
       assert.ok(sentWhilePaused < 32 * 1048576, `while the client read nothing, the upstream could write only ${(sentWhilePaused / 1048576).toFixed(1)} MiB (cap + socket buffers), not the whole ${(total / 1048576).toFixed(0)} MiB`);
-      assert.ok(rssPaused - rss0 < 32 * 1024, `seam's RSS grew ${rssPaused - rss0} KiB while the client was paused`);
+      if (!SANITIZED) assert.ok(rssPaused - rss0 < 32 * 1024, `seam's RSS grew ${rssPaused - rss0} KiB while the client was paused`);
       assert.equal(bad, 0, 'every event parses (chunked framing removed)');
       assert.equal(content, CHUNKS * SIZE, 'every content byte arrived after the client resumed');
       assert.equal(events.at(-1)?.data, '[DONE]');
@@ -939,7 +945,7 @@ describe('chaos: retries, fallbacks, breakers, timeouts, capacity', { timeout: 1
       assert.equal(await healthz(), 200);
       const grow = rss1 - rss0;
       t.diagnostic(`VmRSS ${rss0} → ${rss1} KiB over 500 faulty requests; statuses ${JSON.stringify(statuses)}`);
-      assert.ok(grow < 8 * 1024, `VmRSS grew ${grow} KiB over 500 faulty requests (${rss0} → ${rss1} KiB); statuses ${JSON.stringify(statuses)}`);
+      if (!SANITIZED) assert.ok(grow < 8 * 1024, `VmRSS grew ${grow} KiB over 500 faulty requests (${rss0} → ${rss1} KiB); statuses ${JSON.stringify(statuses)}`);
     });
   });
 });
