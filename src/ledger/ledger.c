@@ -22,6 +22,7 @@
  * of the cost of a sync per batch.
  */
 #include "ledger/ledger.h"
+#include "scan/classify.h"
 #include "core/alloc.h"
 #include "core/log.h"
 
@@ -247,28 +248,7 @@ static char *detected_json(const char *s)
 {
     if (!s || !*s)
         return NULL;
-    json_t *o = json_object();
-    while (o && *s) {
-        const char *end = strchr(s, ',');
-        size_t n = end ? (size_t)(end - s) : strlen(s);
-        const char *eq = memchr(s, '=', n);
-        if (eq && eq > s && (size_t)(eq - s) < n - 1) {
-            long long count = 0;
-            bool ok = true;
-            for (const char *q = eq + 1; q < s + n; q++) {
-                if (*q < '0' || *q > '9' || count > (LLONG_MAX - 9) / 10) {
-                    ok = false;
-                    break;
-                }
-                count = count * 10 + (*q - '0');
-            }
-            if (ok)
-                json_object_setn_new(o, s, (size_t)(eq - s), json_integer(count));
-        }
-        s += n;
-        if (*s == ',')
-            s++;
-    }
+    json_t *o = seam_detection_summary_json(s);
     char *text = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
     json_decref(o);
     return text;

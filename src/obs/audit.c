@@ -21,6 +21,7 @@
  * SHA-256 comes from OpenSSL's libcrypto.
  */
 #include "obs/audit.h"
+#include "scan/classify.h"
 #include "core/alloc.h"
 #include "core/buf.h"
 #include "core/jsonbuf.h"
@@ -199,35 +200,6 @@ static json_t *jstr(const char *s)
     return json_stringn(tmp, len);
 }
 
-/* Parses "TYPE=N,TYPE=N" into {"TYPE":N,...}; malformed items are skipped
- * (the summary is seam's own, so there should be none). */
-static json_t *detected_object(const char *s)
-{
-    json_t *o = json_object();
-    while (o && *s) {
-        const char *end = strchr(s, ',');
-        size_t n = end ? (size_t)(end - s) : strlen(s);
-        const char *eq = memchr(s, '=', n);
-        if (eq && eq > s && (size_t)(eq - s) < n - 1) {
-            long long count = 0;
-            bool ok = true;
-            for (const char *p = eq + 1; p < s + n; p++) {
-                if (*p < '0' || *p > '9' || count > (LLONG_MAX - 9) / 10) {
-                    ok = false;
-                    break;
-                }
-                count = count * 10 + (*p - '0');
-            }
-            if (ok)
-                json_object_setn_new(o, s, (size_t)(eq - s), json_integer(count));
-        }
-        s += n;
-        if (*s == ',')
-            s++;
-    }
-    return o;
-}
-
 static void put_str(json_t *o, const char *key, const char *v)
 {
     if (v)
@@ -259,7 +231,7 @@ static json_t *entry_json(const seam_audit_entry *e)
     put_str(o, "declared", e->declared);
     put_str(o, "sensitivity", e->sensitivity);
     if (e->detected)
-        json_object_set_new(o, "detected", detected_object(e->detected));
+        json_object_set_new(o, "detected", seam_detection_summary_json(e->detected));
     put_int(o, "redacted", e->redacted);
     put_str(o, "rule", e->rule);
     put_str(o, "reason", e->reason);

@@ -8,6 +8,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <limits.h>
 #include <string.h>
 
 enum text_home {
@@ -273,4 +274,31 @@ seam_redactor *seam_classify_redact(const seam_scanner *s, seam_req *req, seam_d
 void seam_detection_free(seam_detection *d)
 {
     seam_scan_result_free(&d->res);
+}
+
+json_t *seam_detection_summary_json(const char *s)
+{
+    json_t *o = json_object();
+    while (o && s && *s) {
+        const char *end = strchr(s, ',');
+        size_t n = end ? (size_t)(end - s) : strlen(s);
+        const char *eq = memchr(s, '=', n);
+        if (eq && eq > s && (size_t)(eq - s) < n - 1) {
+            long long count = 0;
+            bool ok = true;
+            for (const char *q = eq + 1; q < s + n; q++) {
+                if (*q < '0' || *q > '9' || count > (LLONG_MAX - 9) / 10) {
+                    ok = false;
+                    break;
+                }
+                count = count * 10 + (*q - '0');
+            }
+            if (ok)
+                json_object_setn_new(o, s, (size_t)(eq - s), json_integer(count));
+        }
+        s += n;
+        if (*s == ',')
+            s++;
+    }
+    return o;
 }

@@ -49,6 +49,12 @@ seam_rc seam_classify_request(const seam_scanner *scanner, seam_scan_scratch *sc
 const char *seam_detection_summary(const seam_scanner *scanner, const seam_detection *d,
                                    seam_arena *a);
 
+/* The summary above read back: {"TYPE":N,...} for "TYPE=N,TYPE=N" (a new
+ * reference; NULL when out of memory). Malformed items are skipped (the
+ * summary is seam's own, so there should be none). For records that store
+ * the counts as JSON (ledger, audit log). */
+json_t *seam_detection_summary_json(const char *summary);
+
 /* Replaces every detected value in <req> by its placeholder, in place
  * (texts are swapped for redacted copies in <a>). Returns the redactor that
  * restores the answer, or NULL when out of memory. */
