@@ -4,6 +4,7 @@
  * `seam serve` accepts.
  */
 #include "config/config.h"
+#include "core/jsonbuf.h"
 #include "core/version.h"
 #include "core/buf.h"
 #include "core/log.h"
@@ -118,7 +119,7 @@ static int check_probe(const seam_config *cfg, bool json)
     if (json) {
         json_t *doc = json_pack("{s:s, s:b, s:o}", "config", cfg->path ? cfg->path : "", "ok",
                                 problems == 0, "backends", all);
-        char *s = doc ? json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
+        char *s = doc ? seam_json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
         json_decref(doc);
         if (!s) {
             fprintf(stderr, "seam: out of memory\n");

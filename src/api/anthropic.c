@@ -248,7 +248,7 @@ static seam_rc decode_tool_use(struct decoder *d, const json_t *b, const char *p
     if (!json_is_object(input))
         return fail(d, seam_arena_printf(d->a, "%s.input", path),
                     "Input should be a valid dictionary");
-    char *args = json_dumps(input, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    char *args = seam_json_dumps(input, JSON_COMPACT | JSON_PRESERVE_ORDER);
     p->args = args ? seam_arena_strdup(d->a, args) : NULL;
     free(args);
     if (!p->args)
@@ -834,7 +834,7 @@ static char *anthropic_error_body(seam_arena *a, int status, const char *message
                                   const char *code, const char *param)
 {
     json_t *o = error_json(seam_api_anthropic_error_type(status), message);
-    char *s = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    char *s = o ? seam_json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
     json_decref(o);
     char *r = s ? seam_arena_strdup(a, s) : NULL;
     free(s);
@@ -1259,7 +1259,7 @@ static char *anthropic_answer_body(const seam_answer *ans, const seam_req *req, 
                       "content", content, "stop_reason", stop_reason(ans->finish, ans->ncalls > 0),
                       "stop_sequence", "usage", usage);
     json_decref(content);
-    char *s = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    char *s = o ? seam_json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
     json_decref(o);
     char *r = s ? seam_arena_strdup(a, s) : NULL;
     free(s);

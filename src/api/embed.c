@@ -241,7 +241,7 @@ static char *ollama_error_body(seam_arena *a, int status, const char *message, c
                                const char *code, const char *param)
 {
     json_t *o = json_pack("{s:s}", "error", message ? message : "error");
-    char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    char *s = o ? seam_json_dumps(o, JSON_COMPACT) : NULL;
     json_decref(o);
     char *r = s ? seam_arena_strdup(a, s) : NULL;
     free(s);

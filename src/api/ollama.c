@@ -235,7 +235,7 @@ static const char *args_text(struct decoder *d, const json_t *args)
 {
     if (absent(args))
         return "{}";
-    char *s = json_dumps(args, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    char *s = seam_json_dumps(args, JSON_COMPACT | JSON_PRESERVE_ORDER);
     char *r = s ? seam_arena_strdup(d->a, s) : NULL;
     free(s);
     return r;
@@ -738,7 +738,7 @@ static seam_rc generate_decode(seam_arena *a, const char *body, size_t len, seam
 /* A compact dump of <o> (released) into <a>, its length in <*len>. */
 static char *dump(json_t *o, seam_arena *a, size_t *len)
 {
-    char *s = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    char *s = o ? seam_json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
     json_decref(o);
     char *r = s ? seam_arena_strdup(a, s) : NULL;
     free(s);

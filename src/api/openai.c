@@ -415,7 +415,7 @@ char *seam_api_openai_error(seam_arena *a, const char *message, const char *type
 {
     json_t *o = json_pack("{s:{s:s, s:s, s:s?, s:s?}}", "error", "message", message, "type",
                           type ? type : "invalid_request_error", "param", param, "code", code);
-    char *s = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    char *s = o ? seam_json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
     json_decref(o);
     char *r = s ? seam_arena_strdup(a, s) : NULL;
     free(s);
@@ -673,7 +673,7 @@ char *seam_api_openai_answer_body(const seam_answer *ans, const seam_req *req, s
         return NULL;
     if (ans->have_usage)
         json_object_set_new(o, "usage", usage_json(&ans->usage));
-    char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    char *s = seam_json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
     json_decref(o);
     char *r = s ? seam_arena_strdup(a, s) : NULL;
     free(s);

@@ -12,7 +12,7 @@ void seam_buf_init(seam_buf *b, size_t max)
     b->max = max;
 }
 
-static seam_rc buf_reserve(seam_buf *b, size_t extra)
+seam_rc seam_buf_reserve(seam_buf *b, size_t extra)
 {
     if (extra > b->max || b->len > b->max - extra)
         return SEAM_ERR_TOO_BIG;
@@ -32,7 +32,7 @@ static seam_rc buf_reserve(seam_buf *b, size_t extra)
 
 seam_rc seam_buf_append(seam_buf *b, const void *p, size_t n)
 {
-    seam_rc rc = buf_reserve(b, n);
+    seam_rc rc = seam_buf_reserve(b, n);
     if (rc != SEAM_OK)
         return rc;
     if (n)
@@ -55,7 +55,7 @@ seam_rc seam_buf_printf(seam_buf *b, const char *fmt, ...)
     va_end(ap);
     if (n < 0)
         return SEAM_ERR_INVALID;
-    seam_rc rc = buf_reserve(b, (size_t)n);
+    seam_rc rc = seam_buf_reserve(b, (size_t)n);
     if (rc != SEAM_OK)
         return rc;
     va_start(ap, fmt);

@@ -24,6 +24,11 @@ void seam_buf_init(seam_buf *b, size_t max);
  * left unchanged) or SEAM_ERR_NOMEM. */
 seam_rc seam_buf_append(seam_buf *b, const void *p, size_t n);
 seam_rc seam_buf_puts(seam_buf *b, const char *s);
+
+/* Makes room for <n> more bytes (and the NUL after them) without writing:
+ * for writers that fill data + len themselves and then add to len. Same
+ * errors as seam_buf_append. */
+seam_rc seam_buf_reserve(seam_buf *b, size_t n);
 seam_rc seam_buf_printf(seam_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Removes the first <n> bytes. */

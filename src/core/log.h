@@ -7,6 +7,8 @@
 #define SEAM_CORE_LOG_H
 
 #include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
 
 typedef enum { SEAM_LOG_DEBUG, SEAM_LOG_INFO, SEAM_LOG_WARN, SEAM_LOG_ERROR } seam_log_level;
 
@@ -19,6 +21,14 @@ void seam_log(seam_log_level level, const char *fmt, ...) __attribute__((format(
 /* Writes <fields> with "ts" and "level" added in front. Takes ownership of
  * <fields> (steals the reference). */
 void seam_log_json(seam_log_level level, json_t *fields);
+
+/* Writes a line whose members after "ts" and "level" are <members>
+ * (<len> bytes of `"key":value,...`, already JSON): for per-request lines
+ * written without building a jansson object. */
+void seam_log_members(seam_log_level level, const char *members, size_t len);
+
+/* Whether lines at <level> are written. */
+bool seam_log_enabled(seam_log_level level);
 
 #define seam_log_info(...)  seam_log(SEAM_LOG_INFO, __VA_ARGS__)
 #define seam_log_warn(...)  seam_log(SEAM_LOG_WARN, __VA_ARGS__)

@@ -1,5 +1,6 @@
 /* Operator endpoints; see admin.h. */
 #include "http/admin.h"
+#include "core/jsonbuf.h"
 #include "core/alloc.h"
 #include "core/buf.h"
 #include "core/canon.h"
@@ -30,7 +31,7 @@ static void reply_error(struct evhttp_request *req, int status, const char *type
 {
     json_t *o = json_pack("{s:{s:s, s:s, s:n, s:s}}", "error", "message", msg, "type", type,
                           "param", "code", code);
-    char *s = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    char *s = o ? seam_json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
     json_decref(o);
     struct evkeyvalq *h = evhttp_request_get_output_headers(req);
     evhttp_add_header(h, "Content-Type", "application/json");
@@ -966,7 +967,7 @@ int seam_admin_request_json(const seam_config *cfg, const char *db_path, const c
 
 static void reply_json_doc(struct evhttp_request *req, json_t *doc)
 {
-    char *s = json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(12));
+    char *s = seam_json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(12));
     if (!s) {
         reply_error(req, 500, "server_error", "out_of_memory", "out of memory");
         return;
@@ -1112,7 +1113,7 @@ static void events_send(events *e)
     seam_admin_live_read(e->w, &live, e->bl);
     json_t *o = seam_admin_live_json(e->w->cfg, &live, seam_ui_now_ms());
     seam_admin_live_free(&live);
-    char *s = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    char *s = o ? seam_json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
     json_decref(o);
     struct evbuffer *b = evbuffer_new();
     if (b && s) {

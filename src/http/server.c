@@ -10,6 +10,7 @@
  * finish, and leaves its loop when none remain or the grace period ends.
  */
 #include "http/server.h"
+#include "core/jsonbuf.h"
 #include "core/alloc.h"
 #include "core/log.h"
 #include "core/version.h"
@@ -91,7 +92,7 @@ static void reply_error(struct evhttp_request *req, int status, const char *code
                     ? json_pack("{s:s}", "error", msg)
                     : json_pack("{s:{s:s, s:s, s:n, s:s}}", "error", "message", msg, "type",
                                 "invalid_request_error", "param", "code", code);
-    char *s = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    char *s = o ? seam_json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
     snprintf(body, sizeof(body), "%s", s ? s : "{}");
     free(s);
     json_decref(o);

@@ -1,5 +1,6 @@
 /* Liveness, readiness and the model list; see status.h. */
 #include "http/status.h"
+#include "core/jsonbuf.h"
 #include "core/log.h"
 #include "upstream/dispatch.h"
 
@@ -8,7 +9,7 @@
 
 static void reply_owned(struct evhttp_request *req, int status, json_t *o)
 {
-    char *s = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    char *s = o ? seam_json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
     json_decref(o);
     seam_http_reply_json(
         req, status,

@@ -1,5 +1,6 @@
 /* The dashboard page, its assets, login and sessions; see ui.h. */
 #include "http/ui.h"
+#include "core/jsonbuf.h"
 #include "core/alloc.h"
 
 #include <arpa/inet.h>
@@ -335,7 +336,7 @@ static void send_json_error(struct evhttp_request *req, int status, const char *
 {
     json_t *o = json_pack("{s:{s:s, s:s, s:n, s:s}}", "error", "message", msg, "type", type,
                           "param", "code", code);
-    char *s = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    char *s = o ? seam_json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
     json_decref(o);
     struct evkeyvalq *h = evhttp_request_get_output_headers(req);
     evhttp_add_header(h, "Cache-Control", "no-store");

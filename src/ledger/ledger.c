@@ -22,6 +22,7 @@
  * of the cost of a sync per batch.
  */
 #include "ledger/ledger.h"
+#include "core/jsonbuf.h"
 #include "scan/classify.h"
 #include "core/alloc.h"
 #include "core/log.h"
@@ -249,7 +250,7 @@ static char *detected_json(const char *s)
     if (!s || !*s)
         return NULL;
     json_t *o = seam_detection_summary_json(s);
-    char *text = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    char *text = o ? seam_json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
     json_decref(o);
     return text;
 }

@@ -11,6 +11,7 @@
  * (an upper bound) be left out.
  */
 #include "ledger/report.h"
+#include "core/jsonbuf.h"
 #include "core/alloc.h"
 #include "obs/audit_cli.h"
 #include "obs/cost.h"
@@ -586,8 +587,9 @@ static int write_json(const seam_report *r, FILE *out)
                   "reference_backend", r->reference ? json_string(r->reference) : json_null(),
                   "cost_view", COST_VIEW, "groups", groups ? groups : json_null(), "total",
                   total ? total : json_null(), "hardware", hw ? hw : json_null());
-    char *s = doc ? json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15))
-                  : NULL;
+    char *s =
+        doc ? seam_json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15))
+            : NULL;
     json_decref(doc);
     if (!s)
         return -1;

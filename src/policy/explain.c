@@ -6,6 +6,7 @@
  * not held against a backend).
  */
 #include "policy/explain.h"
+#include "core/jsonbuf.h"
 #include "api/openai.h"
 #include "policy/decide.h"
 #include "policy/dial.h"
@@ -22,7 +23,7 @@ static seam_rc write_error(seam_buf *out, bool json, const char *msg)
 {
     if (json) {
         json_t *o = json_pack("{s:s}", "error", msg);
-        char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
+        char *s = o ? seam_json_dumps(o, JSON_COMPACT) : NULL;
         json_decref(o);
         if (s)
             seam_buf_printf(out, "%s\n", s);
@@ -178,7 +179,7 @@ seam_rc seam_policy_route_line(const seam_config *cfg, const seam_scanner *scann
             json_object_set_new(r, "rerouted", json_string("clearance"));
         if (r && status != 200)
             json_object_set_new(r, "status", json_integer(status));
-        char *s = r ? json_dumps(r, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+        char *s = r ? seam_json_dumps(r, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
         json_decref(r);
         rc = s ? seam_buf_printf(out, "%s\n", s) : SEAM_ERR_NOMEM;
         free(s);

@@ -29,6 +29,7 @@
  * whole message) becomes SEAM_EV_THINKING_SIGNATURE.
  */
 #include "providers/anthropic.h"
+#include "core/jsonbuf.h"
 #include "http/sse.h"
 #include "providers/util.h"
 
@@ -690,7 +691,7 @@ static seam_rc anthropic_parse_response(const char *body, size_t len, seam_arena
                 snprintf(err, errlen, "upstream tool_use block has no name");
                 return SEAM_ERR_UPSTREAM;
             }
-            char *args = json_is_object(input) ? json_dumps(input, JSON_COMPACT) : NULL;
+            char *args = json_is_object(input) ? seam_json_dumps(input, JSON_COMPACT) : NULL;
             const char *s = args ? args : "{}";
             r = seam_provider__emit_call(sink, ncalls++, get_str(blk, "id"), name, s, strlen(s));
             free(args);
@@ -821,7 +822,7 @@ static int on_block_start(seam_provider_stream *s, const json_t *ev)
         b->call = s->ncalls++;
         const json_t *input = json_object_get(cb, "input");
         if (json_is_object(input) && json_object_size(input) > 0) {
-            char *in = json_dumps(input, JSON_COMPACT);
+            char *in = seam_json_dumps(input, JSON_COMPACT);
             b->input0 = in ? seam_arena_strdup(s->arena, in) : NULL;
             free(in);
             if (!b->input0)

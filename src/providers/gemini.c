@@ -19,6 +19,7 @@
  * carried a finishReason, which is why the finish is emitted at stream_end.
  */
 #include "providers/gemini.h"
+#include "core/jsonbuf.h"
 #include "http/sse.h"
 #include "providers/util.h"
 
@@ -482,7 +483,7 @@ static int emit_parts(struct answer *st, const json_t *parts, const seam_event_s
             }
             char synth[32];
             snprintf(synth, sizeof(synth), "call_%d", st->ncalls);
-            char *dumped = json_is_object(args) ? json_dumps(args, JSON_COMPACT) : NULL;
+            char *dumped = json_is_object(args) ? seam_json_dumps(args, JSON_COMPACT) : NULL;
             const char *a = dumped ? dumped : "{}";
             int r = seam_provider__emit_call(
                 sink, st->ncalls++,

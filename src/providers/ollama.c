@@ -27,6 +27,7 @@
  * mid-stream failure is a last line {"error": "..."}.
  */
 #include "providers/ollama.h"
+#include "core/jsonbuf.h"
 #include "providers/util.h"
 
 #include <stdio.h>
@@ -427,7 +428,7 @@ static int on_object(struct answer *st, const json_t *o, const seam_event_sink *
         snprintf(synth, sizeof(synth), "call_%d", st->ncalls);
         const char *a = "{}";
         if (json_is_object(args))
-            a = dumped = json_dumps(args, JSON_COMPACT);
+            a = dumped = seam_json_dumps(args, JSON_COMPACT);
         else if (json_is_string(args)) /* some servers send a JSON string */
             a = json_string_value(args);
         int r = a ? seam_provider__emit_call(sink, st->ncalls++,

@@ -4,6 +4,7 @@
  * a copy with placeholders without re-scanning.
  */
 #include "scan/classify.h"
+#include "core/jsonbuf.h"
 #include "core/alloc.h"
 
 #include <stdio.h>
@@ -235,7 +236,7 @@ seam_redactor *seam_classify_redact(const seam_scanner *s, seam_req *req, seam_d
         if (t->home == HOME_PART_ARGS && !t->text) {
             /* Parsed arguments whose strings were rewritten above. */
             struct parsed_args *pa = t->owner;
-            char *s2 = json_dumps(pa->root, JSON_COMPACT | JSON_ENCODE_ANY);
+            char *s2 = seam_json_dumps(pa->root, JSON_COMPACT | JSON_ENCODE_ANY);
             char *copy = s2 ? seam_arena_strdup(a, s2) : NULL;
             free(s2);
             if (!copy)

@@ -4,6 +4,7 @@
  * comparison with the configuration is common to all of them.
  */
 #include "upstream/inspect.h"
+#include "core/jsonbuf.h"
 #include "core/buf.h"
 #include "providers/provider.h"
 #include "upstream/dispatch.h"
@@ -257,7 +258,7 @@ static void probe_ollama(probe *pr)
         if (!json_is_true(json_object_get(entry, "found")))
             continue;
         json_t *req = json_pack("{s:s}", "model", pr->b->models[i]);
-        char *body = req ? json_dumps(req, JSON_COMPACT) : NULL;
+        char *body = req ? seam_json_dumps(req, JSON_COMPACT) : NULL;
         json_decref(req);
         if (!body)
             return;
