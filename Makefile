@@ -35,7 +35,12 @@ UI_FILES := $(sort $(wildcard ui/*)) node_modules/uplot/dist/uPlot.iife.min.js \
             node_modules/uplot/dist/uPlot.min.css
 UI_GEN   := $(B)/gen/ui_assets.c
 
-LIB_OBJ  := $(LIB_SRC:%.c=$(B)/%.o) $(UI_GEN:.c=.o)
+# The built-in detector patterns, compiled at build time (src/scan/scan.c,
+# "Start-up") by a tool linked from the same objects.
+SCAN_GEN := $(B)/gen/scan_prebuilt.c
+SCAN_TOOL := $(B)/tools/scan_prebuild
+
+LIB_OBJ  := $(LIB_SRC:%.c=$(B)/%.o) $(UI_GEN:.c=.o) $(SCAN_GEN:.c=.o)
 MAIN_OBJ := $(B)/src/main.o
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 
@@ -54,6 +59,14 @@ $(UI_GEN): scripts/ui-assets.sh $(UI_FILES)
 	@mkdir -p $(dir $@)
 	./scripts/ui-assets.sh $@ $(UI_FILES)
 $(UI_GEN:.c=.o): $(UI_GEN)
+	$(CC) $(CPPFLAGS_ALL) $(WARN) $(XFLAGS) -c -o $@ $<
+$(SCAN_TOOL): tools/scan_prebuild.c $(LIB_SRC:%.c=$(B)/%.o)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS_ALL) $(WARN) $(XFLAGS) -o $@ $^ $(LIBS)
+$(SCAN_GEN): $(SCAN_TOOL)
+	@mkdir -p $(dir $@)
+	$(SCAN_TOOL) $@
+$(SCAN_GEN:.c=.o): $(SCAN_GEN)
 	$(CC) $(CPPFLAGS_ALL) $(WARN) $(XFLAGS) -c -o $@ $<
 node_modules/uplot/dist/%:
 	@echo "missing $@: run npm ci (scripts/install-deps.sh installs the npm packages)" >&2; exit 1
@@ -99,9 +112,9 @@ fuzz-run: fuzz
 	  else tail -n 40 build/fuzz/$$f.log; echo "$$f: FAILED"; exit 1; fi; done
 
 format:
-	clang-format -i $(SRC) $(wildcard src/*/*.h src/*.h tests/unit/*.h) $(UNIT_SRC) $(FUZZ_SRC)
+	clang-format -i $(SRC) $(wildcard src/*/*.h src/*.h tests/unit/*.h) $(UNIT_SRC) $(FUZZ_SRC) $(wildcard tools/*.c)
 format-check:
-	clang-format --dry-run --Werror $(SRC) $(wildcard src/*/*.h src/*.h tests/unit/*.h) $(UNIT_SRC) $(FUZZ_SRC)
+	clang-format --dry-run --Werror $(SRC) $(wildcard src/*/*.h src/*.h tests/unit/*.h) $(UNIT_SRC) $(FUZZ_SRC) $(wildcard tools/*.c)
 
 # Benchmarks: added latency and throughput against a direct baseline
 # (bench/REPORT.md), then the detector's accuracy and speed (bench/SCAN_REPORT.md).

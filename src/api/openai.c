@@ -514,32 +514,44 @@ static seam_rc write_text(seam_openai_writer *w, const char *key, const seam_eve
     return rc == SEAM_OK ? delta_close(out, NULL) : rc;
 }
 
-static json_t *usage_json(const seam_usage *u)
+/* `"key":{"inner":v}`, one of usage's detail objects. */
+static seam_rc put_detail(seam_buf *b, const char *key, const char *inner, long long v)
 {
-    json_int_t in = u->input > 0 ? u->input : 0, outp = u->output > 0 ? u->output : 0;
-    json_t *o = json_pack("{s:I, s:I, s:I}", "prompt_tokens", in, "completion_tokens", outp,
-                          "total_tokens", in + outp);
-    if (o && u->cached >= 0)
-        json_object_set_new(o, "prompt_tokens_details",
-                            json_pack("{s:I}", "cached_tokens", (json_int_t)u->cached));
-    if (o && u->reasoning >= 0)
-        json_object_set_new(o, "completion_tokens_details",
-                            json_pack("{s:I}", "reasoning_tokens", (json_int_t)u->reasoning));
-    return o;
+    seam_rc rc = seam_json_member_key(b, key);
+    if (rc == SEAM_OK)
+        rc = seam_buf_append(b, "{", 1);
+    if (rc == SEAM_OK)
+        rc = seam_json_member_int(b, inner, v);
+    return rc == SEAM_OK ? seam_buf_append(b, "}", 1) : rc;
+}
+
+/* The usage object, written into <b>; the same for streams and whole
+ * answers. */
+static seam_rc put_usage(seam_buf *b, const seam_usage *u)
+{
+    long long in = u->input > 0 ? u->input : 0, outp = u->output > 0 ? u->output : 0;
+    seam_rc rc = seam_buf_append(b, "{", 1);
+    if (rc == SEAM_OK)
+        rc = seam_json_member_int(b, "prompt_tokens", in);
+    if (rc == SEAM_OK)
+        rc = seam_json_member_int(b, "completion_tokens", outp);
+    if (rc == SEAM_OK)
+        rc = seam_json_member_int(b, "total_tokens", in + outp);
+    if (rc == SEAM_OK && u->cached >= 0)
+        rc = put_detail(b, "prompt_tokens_details", "cached_tokens", u->cached);
+    if (rc == SEAM_OK && u->reasoning >= 0)
+        rc = put_detail(b, "completion_tokens_details", "reasoning_tokens", u->reasoning);
+    return rc == SEAM_OK ? seam_buf_append(b, "}", 1) : rc;
 }
 
 static seam_rc write_usage(seam_openai_writer *w, seam_buf *out)
 {
     w->usage_sent = true;
-    json_t *u = usage_json(&w->usage);
-    if (!u)
-        return SEAM_ERR_NOMEM;
     seam_rc rc = chunk_open(w, out);
     if (rc == SEAM_OK)
         rc = seam_buf_puts(out, ",\"choices\":[],\"usage\":");
     if (rc == SEAM_OK)
-        rc = seam_buf_add_json(out, u, JSON_COMPACT | JSON_PRESERVE_ORDER);
-    json_decref(u);
+        rc = put_usage(out, &w->usage);
     return rc == SEAM_OK ? seam_buf_puts(out, "}\n\n") : rc;
 }
 
@@ -637,48 +649,88 @@ seam_rc seam_openai_writer_error(seam_openai_writer *w, const char *message, con
 char *seam_api_openai_answer_body(const seam_answer *ans, const seam_req *req, seam_arena *a,
                                   size_t *len)
 {
-    json_t *msg = json_pack("{s:s}", "role", "assistant");
-    if (!msg)
-        return NULL;
-    if (ans->text.len > 0 || ans->ncalls == 0)
-        json_object_set_new(msg, "content",
-                            json_stringn(ans->text.data ? ans->text.data : "", ans->text.len));
-    else
-        json_object_set_new(msg, "content", json_null());
-    json_object_set_new(msg, "refusal",
-                        ans->refusal.len ? json_stringn(ans->refusal.data, ans->refusal.len)
-                                         : json_null());
-    if (ans->thinking.len)
-        json_object_set_new(msg, "reasoning_content",
-                            json_stringn(ans->thinking.data, ans->thinking.len));
-    if (ans->ncalls > 0) {
-        json_t *calls = json_array();
-        for (int i = 0; i < ans->ncalls; i++)
-            json_array_append_new(
-                calls, json_pack("{s:s, s:s, s:{s:s, s:s%}}", "id", ans->calls[i].id, "type",
-                                 "function", "function", "name", ans->calls[i].name, "arguments",
-                                 ans->calls[i].args.data ? ans->calls[i].args.data : "",
-                                 ans->calls[i].args.len));
-        json_object_set_new(msg, "tool_calls", calls);
-    }
+    /* Written member by member: the body is on the way to the client, and
+     * building a jansson object only to serialise it cost twice as much. */
+    seam_buf b;
+    seam_buf_init(&b, (size_t)-1);
     /* A provider that ends a tool-calling turn with "stop" still answered
      * with tool calls; OpenAI clients loop on finish_reason. */
     seam_finish finish =
         ans->ncalls > 0 && ans->finish == SEAM_FINISH_STOP ? SEAM_FINISH_TOOL_CALLS : ans->finish;
-    json_t *o = json_pack("{s:s, s:s, s:I, s:s, s:[{s:i, s:o, s:n, s:s}]}", "id", ans->id, "object",
-                          "chat.completion", "created", (json_int_t)time(NULL), "model", ans->model,
-                          "choices", "index", 0, "message", msg, "logprobs", "finish_reason",
-                          seam_finish_name_openai(finish));
-    if (!o)
-        return NULL;
-    if (ans->have_usage)
-        json_object_set_new(o, "usage", usage_json(&ans->usage));
-    char *s = seam_json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
-    json_decref(o);
-    char *r = s ? seam_arena_strdup(a, s) : NULL;
-    free(s);
-    if (r)
-        *len = strlen(r);
+    seam_rc rc = seam_buf_append(&b, "{", 1);
+    if (rc == SEAM_OK)
+        rc = seam_json_member_str(&b, "id", ans->id);
+    if (rc == SEAM_OK)
+        rc = seam_json_member_str(&b, "object", "chat.completion");
+    if (rc == SEAM_OK)
+        rc = seam_json_member_int(&b, "created", (long long)time(NULL));
+    if (rc == SEAM_OK)
+        rc = seam_json_member_str(&b, "model", ans->model);
+    if (rc == SEAM_OK)
+        rc = seam_json_member_key(&b, "choices");
+    if (rc == SEAM_OK)
+        rc = seam_buf_puts(&b, "[{\"index\":0,\"message\":{\"role\":\"assistant\"");
+    if (rc == SEAM_OK)
+        rc = ans->text.len > 0 || ans->ncalls == 0
+                 ? seam_json_member_strn(&b, "content", ans->text.data ? ans->text.data : "",
+                                         ans->text.len)
+                 : seam_json_member_null(&b, "content");
+    if (rc == SEAM_OK)
+        rc = ans->refusal.len
+                 ? seam_json_member_strn(&b, "refusal", ans->refusal.data, ans->refusal.len)
+                 : seam_json_member_null(&b, "refusal");
+    if (rc == SEAM_OK && ans->thinking.len)
+        rc = seam_json_member_strn(&b, "reasoning_content", ans->thinking.data, ans->thinking.len);
+    if (rc == SEAM_OK && ans->ncalls > 0) {
+        rc = seam_json_member_key(&b, "tool_calls");
+        if (rc == SEAM_OK)
+            rc = seam_buf_append(&b, "[", 1);
+        for (int i = 0; rc == SEAM_OK && i < ans->ncalls; i++) {
+            const seam_answer_call *c = &ans->calls[i];
+            if (i)
+                rc = seam_buf_append(&b, ",", 1);
+            if (rc == SEAM_OK)
+                rc = seam_buf_append(&b, "{", 1);
+            if (rc == SEAM_OK)
+                rc = seam_json_member_str(&b, "id", c->id);
+            if (rc == SEAM_OK)
+                rc = seam_json_member_str(&b, "type", "function");
+            if (rc == SEAM_OK)
+                rc = seam_json_member_key(&b, "function");
+            if (rc == SEAM_OK)
+                rc = seam_buf_append(&b, "{", 1);
+            if (rc == SEAM_OK)
+                rc = seam_json_member_str(&b, "name", c->name);
+            if (rc == SEAM_OK)
+                rc = seam_json_member_strn(&b, "arguments", c->args.data ? c->args.data : "",
+                                           c->args.len);
+            if (rc == SEAM_OK)
+                rc = seam_buf_append(&b, "}}", 2);
+        }
+        if (rc == SEAM_OK)
+            rc = seam_buf_append(&b, "]", 1);
+    }
+    if (rc == SEAM_OK)
+        rc = seam_buf_append(&b, "}", 1); /* message */
+    if (rc == SEAM_OK)
+        rc = seam_json_member_null(&b, "logprobs");
+    if (rc == SEAM_OK)
+        rc = seam_json_member_str(&b, "finish_reason", seam_finish_name_openai(finish));
+    if (rc == SEAM_OK)
+        rc = seam_buf_append(&b, "}]", 2);
+    if (rc == SEAM_OK && ans->have_usage) {
+        rc = seam_json_member_key(&b, "usage");
+        if (rc == SEAM_OK)
+            rc = put_usage(&b, &ans->usage);
+    }
+    if (rc == SEAM_OK)
+        rc = seam_buf_append(&b, "}", 1);
+    char *r = rc == SEAM_OK ? seam_arena_alloc(a, b.len + 1) : NULL;
+    if (r) {
+        memcpy(r, b.data, b.len + 1);
+        *len = b.len;
+    }
+    seam_buf_free(&b);
     return r;
 }
 

@@ -308,10 +308,10 @@ seam_rc seam_buf_add_json_string(seam_buf *b, const char *s, size_t len)
     return rc;
 }
 
-static seam_rc member_key(seam_buf *b, const char *key)
+seam_rc seam_json_member_key(seam_buf *b, const char *key)
 {
     seam_rc rc = SEAM_OK;
-    if (b->len > 0 && b->data[b->len - 1] != '{')
+    if (b->len > 0 && b->data[b->len - 1] != '{' && b->data[b->len - 1] != '[')
         rc = put_char(b, ',');
     if (rc == SEAM_OK)
         rc = put_escaped(b, key, strlen(key));
@@ -320,7 +320,7 @@ static seam_rc member_key(seam_buf *b, const char *key)
 
 seam_rc seam_json_member_str(seam_buf *b, const char *key, const char *v)
 {
-    seam_rc rc = member_key(b, key);
+    seam_rc rc = seam_json_member_key(b, key);
     if (rc != SEAM_OK)
         return rc;
     size_t len = v ? strlen(v) : 0;
@@ -329,9 +329,25 @@ seam_rc seam_json_member_str(seam_buf *b, const char *key, const char *v)
     return put_escaped(b, v, len);
 }
 
+seam_rc seam_json_member_strn(seam_buf *b, const char *key, const char *v, size_t len)
+{
+    seam_rc rc = seam_json_member_key(b, key);
+    if (rc != SEAM_OK)
+        return rc;
+    if (!v || !utf8_valid(v, len))
+        return seam_buf_append(b, "null", 4);
+    return put_escaped(b, v, len);
+}
+
+seam_rc seam_json_member_null(seam_buf *b, const char *key)
+{
+    seam_rc rc = seam_json_member_key(b, key);
+    return rc == SEAM_OK ? seam_buf_append(b, "null", 4) : rc;
+}
+
 seam_rc seam_json_member_int(seam_buf *b, const char *key, long long v)
 {
-    seam_rc rc = member_key(b, key);
+    seam_rc rc = seam_json_member_key(b, key);
     return rc == SEAM_OK ? put_integer(b, (json_int_t)v) : rc;
 }
 
@@ -339,13 +355,13 @@ seam_rc seam_json_member_real(seam_buf *b, const char *key, double v, int precis
 {
     if (!isfinite(v))
         return SEAM_OK;
-    seam_rc rc = member_key(b, key);
+    seam_rc rc = seam_json_member_key(b, key);
     return rc == SEAM_OK ? put_real(b, v, precision) : rc;
 }
 
 seam_rc seam_json_member_bool(seam_buf *b, const char *key, bool v)
 {
-    seam_rc rc = member_key(b, key);
+    seam_rc rc = seam_json_member_key(b, key);
     return rc == SEAM_OK ? seam_buf_append(b, v ? "true" : "false", v ? 4 : 5) : rc;
 }
 

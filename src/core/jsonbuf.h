@@ -25,9 +25,13 @@ seam_rc seam_buf_add_json_string(seam_buf *b, const char *s, size_t len);
 /* Object members written straight into <b>, for hot lines (the access
  * log) that would otherwise build a jansson object only to serialise it:
  * each writes `"key":value`, after a comma unless <b> is empty or ends in
- * '{'. A string that is not UTF-8 is written as null; a real that is not
+ * '{' or '['. A string that is not UTF-8 is written as null; a real that is not
  * finite is left out, as json_real refuses it. */
 seam_rc seam_json_member_str(seam_buf *b, const char *key, const char *v);
+seam_rc seam_json_member_strn(seam_buf *b, const char *key, const char *v, size_t len);
+seam_rc seam_json_member_null(seam_buf *b, const char *key);
+/* `"key":` alone, for a nested object or array the caller writes. */
+seam_rc seam_json_member_key(seam_buf *b, const char *key);
 seam_rc seam_json_member_int(seam_buf *b, const char *key, long long v);
 seam_rc seam_json_member_real(seam_buf *b, const char *key, double v, int precision);
 seam_rc seam_json_member_bool(seam_buf *b, const char *key, bool v);

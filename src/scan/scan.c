@@ -26,6 +26,15 @@
  * its label and context) that windowing can find, at 16 KiB. Text without
  * look-alikes, the common case, is scanned in place in one call.
  *
+ * Start-up: compiling the built-in patterns takes Vectorscan about 100 ms
+ * of CPU and touches megabytes of its compiler. The build therefore
+ * compiles them once (tools/scan_prebuild.c) and links the serialised
+ * database into the binary; a configuration whose patterns are exactly the
+ * built-in ones (no custom detectors) deserialises it in well under a
+ * millisecond. A fingerprint of the compiler's inputs and version guards
+ * against a stale or foreign database, and any mismatch or a CPU that
+ * lacks what the database was compiled for falls back to compiling.
+ *
  * Memory: the database and the per-type tables belong to the scanner; the
  * scratch holds Vectorscan's scratch and the normalisation buffers. The
  * only allocation a scan makes is growing the caller's result array.
@@ -75,6 +84,49 @@ struct seam_scanner {
     size_t nwords;
     word_info *words;
 };
+
+/* The prebuilt database (build/<flavour>/gen/scan_prebuilt.c). Weak, so
+ * that binaries linked without it (fuzz harnesses, the generator itself)
+ * link and compile at start-up. */
+extern const unsigned char seam_scan_prebuilt_db[] __attribute__((weak));
+extern const size_t seam_scan_prebuilt_len __attribute__((weak));
+extern const uint64_t seam_scan_prebuilt_key __attribute__((weak));
+
+/* FNV-1a over the compiler's inputs and Vectorscan's version. */
+static uint64_t fnv(uint64_t h, const void *p, size_t n)
+{
+    const unsigned char *b = p;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ b[i]) * 0x100000001b3ULL;
+    return h;
+}
+
+static uint64_t compile_key(const char *const *exprs, const unsigned *flags, const unsigned *ids,
+                            size_t n)
+{
+    const char *v = hs_version();
+    uint64_t h = fnv(0xcbf29ce484222325ULL, v, strlen(v) + 1);
+    h = fnv(h, &n, sizeof n);
+    for (size_t i = 0; i < n; i++) {
+        h = fnv(h, exprs[i], strlen(exprs[i]) + 1);
+        h = fnv(h, &flags[i], sizeof flags[i]);
+        h = fnv(h, &ids[i], sizeof ids[i]);
+    }
+    return h;
+}
+
+/* The prebuilt database when it was compiled from exactly these inputs. */
+static hs_database_t *prebuilt_db(uint64_t key)
+{
+    if (!seam_scan_prebuilt_db || !&seam_scan_prebuilt_len || !&seam_scan_prebuilt_key ||
+        seam_scan_prebuilt_len == 0 || seam_scan_prebuilt_key != key)
+        return NULL;
+    hs_database_t *db = NULL;
+    if (hs_deserialize_database((const char *)seam_scan_prebuilt_db, seam_scan_prebuilt_len, &db) !=
+        HS_SUCCESS)
+        return NULL;
+    return db;
+}
 
 struct seam_scan_scratch {
     hs_scratch_t *hs;
@@ -210,7 +262,8 @@ static seam_rc build_types(seam_scanner *s, const seam_detect_conf *d, const cha
     return SEAM_OK;
 }
 
-seam_rc seam_scanner_new(const seam_config *cfg, seam_scanner **out, char *err, size_t errlen)
+static seam_rc scanner_new(const seam_config *cfg, bool use_prebuilt, uint64_t *key_out,
+                           seam_scanner **out, char *err, size_t errlen)
 {
     static const seam_detect_conf defaults = {.enabled = true, .threshold = 0.5};
     const seam_detect_conf *d = cfg ? &cfg->detect : &defaults;
@@ -307,8 +360,14 @@ seam_rc seam_scanner_new(const seam_config *cfg, seam_scanner **out, char *err, 
     }
     s->nwords = nw;
 
-    hs_error_t he =
-        hs_compile_multi(exprs, flags, ids, (unsigned)k, HS_MODE_BLOCK, NULL, &s->db, &cerr);
+    uint64_t key = compile_key(exprs, flags, ids, k);
+    if (key_out)
+        *key_out = key;
+    if (use_prebuilt)
+        s->db = prebuilt_db(key);
+    hs_error_t he = s->db ? HS_SUCCESS
+                          : hs_compile_multi(exprs, flags, ids, (unsigned)k, HS_MODE_BLOCK, NULL,
+                                             &s->db, &cerr);
     if (he != HS_SUCCESS) {
         int at = cerr ? cerr->expression : -1;
         const char *msg = cerr && cerr->message ? cerr->message : "cannot compile";
@@ -348,6 +407,23 @@ out:
         *out = s;
     else
         seam_scanner_free(s);
+    return rc;
+}
+
+seam_rc seam_scanner_new(const seam_config *cfg, seam_scanner **out, char *err, size_t errlen)
+{
+    return scanner_new(cfg, true, NULL, out, err, errlen);
+}
+
+seam_rc seam_scanner_prebuild(char **bytes, size_t *len, uint64_t *key, char *err, size_t errlen)
+{
+    seam_scanner *s = NULL;
+    seam_rc rc = scanner_new(NULL, false, key, &s, err, errlen);
+    if (rc != SEAM_OK)
+        return rc;
+    if (hs_serialize_database(s->db, bytes, len) != HS_SUCCESS)
+        rc = scan_err(err, errlen, SEAM_ERR_NOMEM, "cannot serialise the database");
+    seam_scanner_free(s);
     return rc;
 }
 

@@ -85,6 +85,12 @@ void seam_scan_scratch_free(seam_scan_scratch *sc);
 /* Bytes held by the compiled database (shared) and by one scratch (per
  * worker, constant: scans allocate nothing but the caller's result). */
 size_t seam_scanner_db_size(const seam_scanner *s);
+
+/* For the build (tools/scan_prebuild.c): compiles the built-in patterns
+ * and serialises the database into <*bytes> (<*len> bytes, allocated with
+ * the scanner's allocator: free with seam_free), with <*key>, the
+ * fingerprint seam_scanner_new compares before it uses them. */
+seam_rc seam_scanner_prebuild(char **bytes, size_t *len, uint64_t *key, char *err, size_t errlen);
 size_t seam_scan_scratch_size(const seam_scan_scratch *sc);
 
 /* Scans <len> bytes of <text> (UTF-8, already JSON-unescaped) and appends the

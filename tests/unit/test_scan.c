@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include <cmocka.h>
+#include <hs.h>
 
 #include "config/config.h"
 #include "core/alloc.h"
@@ -1118,6 +1119,37 @@ static void test_clean_text(void **state)
     assert_true(flagged <= 1);
 }
 
+/* The database linked into the binary is the one this build's patterns
+ * compile to (not a stale one), and a scanner without custom detectors uses
+ * it: its size is the linked database's. */
+extern const unsigned char seam_scan_prebuilt_db[] __attribute__((weak));
+extern const size_t seam_scan_prebuilt_len __attribute__((weak));
+extern const uint64_t seam_scan_prebuilt_key __attribute__((weak));
+
+static void test_prebuilt_database(void **state)
+{
+    char *bytes = NULL, err[256];
+    size_t len = 0;
+    uint64_t key = 0;
+    assert_int_equal(seam_scanner_prebuild(&bytes, &len, &key, err, sizeof err), SEAM_OK);
+    assert_non_null(seam_scan_prebuilt_db);
+    assert_int_equal(seam_scan_prebuilt_key, key);
+    assert_int_equal(seam_scan_prebuilt_len, len);
+    assert_memory_equal(seam_scan_prebuilt_db, bytes, len);
+    seam_free(bytes);
+    seam_scanner *s = NULL;
+    assert_int_equal(seam_scanner_new(NULL, &s, err, sizeof err), SEAM_OK);
+    size_t db = seam_scanner_db_size(s);
+    seam_scanner_free(s);
+    hs_database_t *d = NULL;
+    size_t want = 0;
+    assert_int_equal(hs_deserialize_database((const char *)seam_scan_prebuilt_db, len, &d),
+                     HS_SUCCESS);
+    assert_int_equal(hs_database_size(d, &want), HS_SUCCESS);
+    hs_free_database(d);
+    assert_int_equal(db, want);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1150,6 +1182,7 @@ int main(void)
         cmocka_unit_test(test_build_fault_injection),
         cmocka_unit_test(test_dev_set),
         cmocka_unit_test(test_clean_text),
+        cmocka_unit_test(test_prebuilt_database),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
