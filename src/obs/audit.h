@@ -35,6 +35,9 @@
 /* The writer calls fdatasync() at most this often (and within this long of
  * a write when the log goes quiet). */
 #define SEAM_AUDIT_SYNC_MS 200
+/* A line waits at most this long (or until half a batch is queued) before
+ * the writer appends it: what a SIGKILL can take beyond the queue. */
+#define SEAM_AUDIT_BATCH_MS 20
 /* Lines waiting for the writer; past this, seam_audit_record() drops the
  * line and counts it (seam_audit_stats). */
 #define SEAM_AUDIT_QUEUE_MAX 65536
