@@ -21,7 +21,10 @@
  * longest wait between two arrivals of body bytes (max_gap), which shows
  * events held back on the way (Nagle, buffering). A request counts as an
  * error if libcurl fails, the status is not 2xx, or, with --stream, the body
- * does not end with `data: [DONE]`. Only requests scheduled inside the
+ * does not end with `data: [DONE]`. With --expect-content TEXT a stream is
+ * also checked whole: the `delta.content` strings of its events, joined,
+ * must equal TEXT and an event must say `"finish_reason":"stop"`; a stream
+ * that fails this counts as a `corrupt` error. Only requests scheduled inside the
  * measurement window (after --warmup) are reported; throughput is successful
  * measured requests per second of window.
  *
@@ -71,6 +74,8 @@ struct opts {
     long connections; /* open loop: cap on connections, 0 = unlimited */
     uint64_t spin_ns; /* open loop: busy-poll this long before each send */
     const char *label;
+    const char *expect_content; /* streams: the joined delta.content expected */
+    size_t expect_len;
     struct curl_slist *headers;
     int no_default_headers;
 };
@@ -148,10 +153,15 @@ struct xfer {
     char tail[sizeof(DONE_MARK) + 4];
     size_t tail_len;
     int measured;
+    /* --expect-content: the current partial SSE line, the content so far */
+    char *line, *content;
+    size_t line_len, line_cap, content_len, content_cap;
+    int seen_stop, content_bad;
+    long events;
 };
 
 struct errors {
-    long transport, timeout, status, incomplete, aborted;
+    long transport, timeout, status, incomplete, corrupt, aborted;
     char first[256];
 };
 
@@ -180,12 +190,84 @@ struct worker {
     int capped;         /* sending stopped because --requests was reached */
     uint64_t last_done; /* completion time of the last measured request */
     struct samples lat, ttfb, lag, gap;
-    long ok, ok_total;
+    long ok, ok_total, verified;
     long long bytes;
     struct errors err;
 };
 
 static struct worker workers[MAX_THREADS];
+
+/* ---- stream content check (--expect-content) --------------------------- */
+
+static void grow(char **p, size_t *cap, size_t need)
+{
+    if (need <= *cap)
+        return;
+    size_t n = *cap ? *cap : 256;
+    while (n < need)
+        n *= 2;
+    *p = realloc(*p, n);
+    if (!*p)
+        die("%s", "out of memory");
+    *cap = n;
+}
+
+/* One complete SSE line: a `data:` event adds its delta's content (the raw
+ * JSON string, escapes kept: the expected text has none) to the stream's. */
+static void check_line(struct xfer *x, const char *l, size_t n)
+{
+    if (n < 5 || memcmp(l, "data:", 5) != 0)
+        return;
+    x->events++;
+    if (memmem(l, n, "\"finish_reason\":\"stop\"", sizeof("\"finish_reason\":\"stop\"") - 1))
+        x->seen_stop = 1;
+    const char *d = memmem(l, n, "\"delta\":", 8);
+    if (!d)
+        return;
+    const char *end = l + n;
+    const char *c = memmem(d, (size_t)(end - d), "\"content\":", 10);
+    if (!c)
+        return;
+    c += 10;
+    while (c < end && *c == ' ')
+        c++;
+    if (c >= end || *c != '"')
+        return; /* null content */
+    const char *s = ++c;
+    while (c < end && *c != '"')
+        c += *c == '\\' ? 2 : 1;
+    if (c >= end) {
+        x->content_bad = 1;
+        return;
+    }
+    size_t k = (size_t)(c - s);
+    grow(&x->content, &x->content_cap, x->content_len + k + 1);
+    memcpy(x->content + x->content_len, s, k);
+    x->content_len += k;
+}
+
+static void check_bytes(struct xfer *x, const char *p, size_t n)
+{
+    while (n) {
+        const char *nl = memchr(p, '\n', n);
+        size_t k = nl ? (size_t)(nl - p) : n;
+        if (nl && x->line_len == 0) {
+            check_line(x, p, k); /* the usual case: a whole line, no copy */
+        } else {
+            grow(&x->line, &x->line_cap, x->line_len + k + 1);
+            memcpy(x->line + x->line_len, p, k);
+            x->line_len += k;
+            if (nl) {
+                check_line(x, x->line, x->line_len);
+                x->line_len = 0;
+            }
+        }
+        if (!nl)
+            break;
+        p += k + 1;
+        n -= k + 1;
+    }
+}
 
 /* ---- libcurl callbacks ------------------------------------------------- */
 
@@ -202,6 +284,8 @@ static size_t on_write(char *p, size_t sz, size_t nm, void *arg)
         x->t_last = t;
     }
     x->bytes += n;
+    if (o.expect_content)
+        check_bytes(x, p, n);
     /* Keep the last bytes, enough to see the stream terminator. */
     size_t cap = sizeof(x->tail);
     if (n >= cap) {
@@ -309,6 +393,11 @@ static void launch(struct worker *w, uint64_t t_sched)
     x->max_gap = 0;
     x->bytes = 0;
     x->tail_len = 0;
+    x->line_len = 0;
+    x->content_len = 0;
+    x->seen_stop = 0;
+    x->content_bad = 0;
+    x->events = 0;
     x->measured = t_sched >= w->t_measure && t_sched < w->t_end &&
                   (w->cap_requests == 0 || w->measured_started < w->cap_requests);
     if (x->measured)
@@ -347,11 +436,19 @@ static void finish(struct worker *w, struct xfer *x, CURLcode rc, uint64_t t_don
     } else if (o.stream && !(x->tail_len >= sizeof(DONE_MARK) - 1 &&
                              memmem(x->tail, x->tail_len, DONE_MARK, sizeof(DONE_MARK) - 1))) {
         note_error(w, &w->err.incomplete, "stream ended without data: [DONE]");
+    } else if (o.stream && o.expect_content &&
+               (x->content_bad || !x->seen_stop || x->content_len != o.expect_len ||
+                memcmp(x->content, o.expect_content, o.expect_len) != 0)) {
+        snprintf(msg, sizeof(msg), "stream content differs: %zu of %zu bytes, %ld events, stop %s",
+                 x->content_len, o.expect_len, x->events, x->seen_stop ? "seen" : "missing");
+        note_error(w, &w->err.corrupt, msg);
     } else {
         ok = 1;
     }
     if (ok) {
         w->ok_total++;
+        if (o.stream && o.expect_content)
+            w->verified++;
         if (x->measured) {
             w->ok++;
             if (t_done > w->last_done)
@@ -503,6 +600,8 @@ static void *worker_main(void *arg)
     }
     for (size_t i = 0; i < w->nall; i++) {
         curl_easy_cleanup(w->all[i]->easy);
+        free(w->all[i]->line);
+        free(w->all[i]->content);
         free(w->all[i]);
     }
     curl_multi_cleanup(w->multi);
@@ -570,7 +669,7 @@ static void print_result(double window_s)
 {
     struct samples lat = {0}, ttfb = {0}, lag = {0}, gap = {0};
     struct errors e = {0};
-    long ok = 0, ok_total = 0, started = 0;
+    long ok = 0, ok_total = 0, started = 0, verified = 0;
     long long bytes = 0;
     for (int t = 0; t < o.threads; t++) {
         struct worker *w = &workers[t];
@@ -580,17 +679,19 @@ static void print_result(double window_s)
         merge(&gap, &w->gap);
         ok += w->ok;
         ok_total += w->ok_total;
+        verified += w->verified;
         started += w->measured_started;
         bytes += w->bytes;
         e.transport += w->err.transport;
         e.timeout += w->err.timeout;
         e.status += w->err.status;
         e.incomplete += w->err.incomplete;
+        e.corrupt += w->err.corrupt;
         e.aborted += w->err.aborted;
         if (!e.first[0] && w->err.first[0])
             memcpy(e.first, w->err.first, sizeof(e.first));
     }
-    long nerr = e.transport + e.timeout + e.status + e.incomplete + e.aborted;
+    long nerr = e.transport + e.timeout + e.status + e.incomplete + e.corrupt + e.aborted;
     printf("{");
     if (o.label) {
         printf("\"label\":");
@@ -603,10 +704,11 @@ static void print_result(double window_s)
            "\"body_bytes\":%zu,\"warmup_s\":%.3f,\"window_s\":%.3f,",
            o.rate > 0 ? "open" : "closed", o.stream ? "true" : "false",
            o.rate > 0 ? 0 : o.concurrency, o.rate, o.threads, body_len, o.warmup_s, window_s);
-    printf("\"requests\":%ld,\"ok\":%ld,\"ok_total\":%ld,\"errors\":%ld,"
+    printf("\"requests\":%ld,\"ok\":%ld,\"ok_total\":%ld,\"verified\":%ld,\"errors\":%ld,"
            "\"error_kinds\":{\"transport\":%ld,\"timeout\":%ld,\"status\":%ld,\"incomplete\":%ld,"
-           "\"aborted\":%ld},\"first_error\":",
-           started, ok, ok_total, nerr, e.transport, e.timeout, e.status, e.incomplete, e.aborted);
+           "\"corrupt\":%ld,\"aborted\":%ld},\"first_error\":",
+           started, ok, ok_total, verified, nerr, e.transport, e.timeout, e.status, e.incomplete,
+           e.corrupt, e.aborted);
     print_json_string(e.first);
     printf(",\"throughput_rps\":%.1f,\"response_bytes_mean\":%.1f,",
            window_s > 0 ? (double)ok / window_s : 0.0, ok ? (double)bytes / (double)ok : 0.0);
@@ -676,6 +778,7 @@ static void usage(void)
             "  --model NAME          model in the built request (default auto)\n"
             "  --max-tokens N        max_tokens in the built request (default 16)\n"
             "  --stream              request a stream; a response must end with data: [DONE]\n"
+            "  --expect-content TEXT streams: the joined delta.content must equal TEXT\n"
             "  --concurrency C       closed loop with C requests in flight (default 1)\n"
             "  --rate R              open loop at R requests/s (latency from the scheduled time)\n"
             "  --connections N       open loop: at most N connections (default unlimited)\n"
@@ -742,6 +845,8 @@ int main(int argc, char **argv)
             o.threads = (int)num(a, v, 1, MAX_THREADS);
         else if (ARG("--label"))
             o.label = v;
+        else if (ARG("--expect-content"))
+            o.expect_content = v, o.expect_len = strlen(v);
         else if (ARG("-H") || ARG("--header"))
             extra = curl_slist_append(extra, v);
         else
