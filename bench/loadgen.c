@@ -147,6 +147,9 @@ struct xfer {
     struct xfer *next_free;
     uint64_t t_sched;    /* when the request was due (open) or handed to curl (closed) */
     uint64_t t_first;    /* first body byte, 0 = none yet */
+    uint64_t t_token;    /* streams: first byte of the first content token, 0 = none yet */
+    char carry[16];      /* the last bytes seen, for a token mark split across writes */
+    size_t carry_len;
     uint64_t t_last;     /* latest body bytes */
     uint64_t max_gap;    /* longest wait between two arrivals of body bytes */
     size_t bytes;
@@ -189,7 +192,7 @@ struct worker {
     long cap_requests;
     int capped;         /* sending stopped because --requests was reached */
     uint64_t last_done; /* completion time of the last measured request */
-    struct samples lat, ttfb, lag, gap;
+    struct samples lat, ttfb, ttft, lag, gap;
     long ok, ok_total, verified;
     long long bytes;
     struct errors err;
@@ -269,6 +272,52 @@ static void check_bytes(struct xfer *x, const char *p, size_t n)
     }
 }
 
+/* Time to first token: the first `"content":"` followed by anything but
+ * the closing quote, in OpenAI's chunk framing. The role chunk that opens a
+ * stream carries `"content":""` and does not count: a client shows nothing
+ * until a token arrives, and a gateway may hold the role chunk back until
+ * then (seam does, to keep the stream retryable). */
+#define TOKEN_MARK "\"content\":\""
+#define TOKEN_MARK_LEN (sizeof(TOKEN_MARK) - 1)
+
+/* Keeps the last <cap> bytes of what <buf> held followed by <p>[0, n). */
+static void keep_last(char *buf, size_t *len, size_t cap, const char *p, size_t n)
+{
+    if (n >= cap) {
+        memcpy(buf, p + n - cap, cap);
+        *len = cap;
+        return;
+    }
+    size_t keep = *len + n > cap ? cap - n : *len;
+    memmove(buf, buf + *len - keep, keep);
+    memcpy(buf + keep, p, n);
+    *len = keep + n;
+}
+
+/* Whether <p>[0, n) holds a mark followed by a byte other than '"'. */
+static int has_token(const char *p, size_t n)
+{
+    for (const char *q = p; (q = memmem(q, n - (size_t)(q - p), TOKEN_MARK, TOKEN_MARK_LEN)); q++)
+        if ((size_t)(q - p) + TOKEN_MARK_LEN < n && q[TOKEN_MARK_LEN] != '"')
+            return 1;
+    return 0;
+}
+
+static void find_token(struct xfer *x, const char *p, size_t n)
+{
+    /* the previous write's last bytes joined to this one's first: a mark
+     * (or the byte after it) split between the two */
+    char joint[sizeof(x->carry) + TOKEN_MARK_LEN + 1];
+    size_t head = n < TOKEN_MARK_LEN + 1 ? n : TOKEN_MARK_LEN + 1;
+    memcpy(joint, x->carry, x->carry_len);
+    memcpy(joint + x->carry_len, p, head);
+    if (has_token(joint, x->carry_len + head) || has_token(p, n)) {
+        x->t_token = now_ns();
+        return;
+    }
+    keep_last(x->carry, &x->carry_len, TOKEN_MARK_LEN, p, n);
+}
+
 /* ---- libcurl callbacks ------------------------------------------------- */
 
 static size_t on_write(char *p, size_t sz, size_t nm, void *arg)
@@ -284,19 +333,12 @@ static size_t on_write(char *p, size_t sz, size_t nm, void *arg)
         x->t_last = t;
     }
     x->bytes += n;
+    if (o.stream && n && !x->t_token)
+        find_token(x, p, n);
     if (o.expect_content)
         check_bytes(x, p, n);
     /* Keep the last bytes, enough to see the stream terminator. */
-    size_t cap = sizeof(x->tail);
-    if (n >= cap) {
-        memcpy(x->tail, p + n - cap, cap);
-        x->tail_len = cap;
-    } else {
-        size_t keep = x->tail_len + n > cap ? cap - n : x->tail_len;
-        memmove(x->tail, x->tail + x->tail_len - keep, keep);
-        memcpy(x->tail + keep, p, n);
-        x->tail_len = keep + n;
-    }
+    keep_last(x->tail, &x->tail_len, sizeof(x->tail), p, n);
     return n;
 }
 
@@ -389,6 +431,8 @@ static void launch(struct worker *w, uint64_t t_sched)
     struct xfer *x = xfer_get(w);
     x->t_sched = t_sched;
     x->t_first = 0;
+    x->t_token = 0;
+    x->carry_len = 0;
     x->t_last = 0;
     x->max_gap = 0;
     x->bytes = 0;
@@ -456,6 +500,8 @@ static void finish(struct worker *w, struct xfer *x, CURLcode rc, uint64_t t_don
             w->bytes += (long long)x->bytes;
             samples_push(&w->lat, t_done - x->t_sched);
             samples_push(&w->ttfb, (x->t_first ? x->t_first : t_done) - x->t_sched);
+            if (o.stream)
+                samples_push(&w->ttft, (x->t_token ? x->t_token : t_done) - x->t_sched);
             if (o.stream)
                 samples_push(&w->gap, x->max_gap);
         }
@@ -667,7 +713,7 @@ static void print_json_string(const char *s)
 
 static void print_result(double window_s)
 {
-    struct samples lat = {0}, ttfb = {0}, lag = {0}, gap = {0};
+    struct samples lat = {0}, ttfb = {0}, ttft = {0}, lag = {0}, gap = {0};
     struct errors e = {0};
     long ok = 0, ok_total = 0, started = 0, verified = 0;
     long long bytes = 0;
@@ -675,6 +721,7 @@ static void print_result(double window_s)
         struct worker *w = &workers[t];
         merge(&lat, &w->lat);
         merge(&ttfb, &w->ttfb);
+        merge(&ttft, &w->ttft);
         merge(&lag, &w->lag);
         merge(&gap, &w->gap);
         ok += w->ok;
@@ -719,8 +766,10 @@ static void print_result(double window_s)
                (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6);
     print_dist("latency", &lat, 0);
     print_dist("ttfb", &ttfb, !(o.rate > 0 || o.stream));
-    if (o.stream)
+    if (o.stream) {
+        print_dist("ttft", &ttft, 0);
         print_dist("max_gap", &gap, !(o.rate > 0));
+    }
     if (o.rate > 0)
         print_dist("send_lag", &lag, 1);
     printf("}\n");

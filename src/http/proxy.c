@@ -1020,6 +1020,20 @@ static void on_upstream_done(void *ctx, seam_transfer *t, seam_rc rc, const char
             reply_error(ex, 504, "upstream_error", "upstream_timeout", NULL, text);
         return;
     }
+    if (kind == SEAM_FAIL_LOCAL) {
+        /* seam ran out of its own file descriptors or memory: the backend
+         * is not to blame (its breaker does not hear of it, so the streams
+         * it is serving are not failed with it) and a retry now would fail
+         * the same way. */
+        snprintf(text, sizeof(text),
+                 "seam cannot open a connection to backend %s: %s (seam's own limit: raise "
+                 "its open-file limit, ulimit -n)",
+                 ex->backend->name, error ? error : "out of resources");
+        release_attempt(ex, -1);
+        ex->retry_after = 1;
+        reply_error(ex, 503, "server_error", "gateway_out_of_resources", NULL, text);
+        return;
+    }
     if (rc != SEAM_OK) {
         snprintf(text, sizeof(text), "backend %s failed: %s", ex->backend->name,
                  error ? error : seam_rc_str(rc));

@@ -35,6 +35,8 @@
 #include <curl/curl.h>
 #include <limits.h>
 #include <stdbool.h>
+#include <errno.h>
+#include <sys/socket.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -66,6 +68,7 @@ struct seam_transfer {
     size_t max_bytes;
     size_t received;     /* body bytes given to on_data */
     bool connected;      /* the request is going out on a ready connection */
+    int socket_errno;    /* why socket(2) failed for this transfer, 0 if it did not */
     bool responded;      /* a response byte arrived */
     bool paused;         /* the caller's wish */
     bool curl_paused;    /* curl holds the transfer paused (we returned PAUSE) */
@@ -145,6 +148,18 @@ static seam_rc failure_rc(seam_transfer_failure f)
     }
 }
 
+/* curl's socket(2), remembering why it failed: curl reports a socket that
+ * could not be created as a connect failure, and only the errno tells seam
+ * running out of descriptors from a backend that is down. */
+static curl_socket_t open_socket(void *arg, curlsocktype purpose, struct curl_sockaddr *addr)
+{
+    seam_transfer *t = arg;
+    curl_socket_t s = socket(addr->family, addr->socktype | SOCK_CLOEXEC, addr->protocol);
+    if (s == CURL_SOCKET_BAD)
+        t->socket_errno = errno;
+    return s;
+}
+
 /* Names curl's error <res> as one of ours. The connection phase ends when
  * the request goes out (<connected>); what broke after that is told apart by
  * whether on_data saw a byte. */
@@ -168,8 +183,12 @@ static seam_transfer_failure classify(const seam_transfer *t, CURLcode res)
     default:
         break;
     }
-    if (!t->connected)
+    if (!t->connected) {
+        int e = t->socket_errno;
+        if (e == EMFILE || e == ENFILE || e == ENOBUFS || e == ENOMEM)
+            return SEAM_FAIL_LOCAL;
         return SEAM_FAIL_CONNECT;
+    }
     return t->received ? SEAM_FAIL_RESET_MID_BODY : SEAM_FAIL_RESET_BEFORE_BODY;
 }
 
@@ -564,6 +583,8 @@ seam_transfer *seam_upstream_start(seam_upstream *u, const seam_transfer_opts *o
     CURL *e = t->easy;
     curl_easy_setopt(e, CURLOPT_URL, o->url);
     curl_easy_setopt(e, CURLOPT_PRIVATE, t);
+    curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, open_socket);
+    curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, t);
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, write_cb);
     curl_easy_setopt(e, CURLOPT_WRITEDATA, t);
     curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, header_cb);
@@ -695,6 +716,8 @@ const char *seam_transfer_failure_str(seam_transfer_failure f)
         return "aborted";
     case SEAM_FAIL_OTHER:
         return "other";
+    case SEAM_FAIL_LOCAL:
+        return "local_resources";
     }
     return "other";
 }

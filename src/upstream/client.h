@@ -48,6 +48,11 @@ typedef enum {
     SEAM_FAIL_TOO_LARGE = 8,          /* the body passed max_response_bytes */
     SEAM_FAIL_ABORTED = 9,            /* on_data returned -1 */
     SEAM_FAIL_OTHER = 10,             /* anything else libcurl reports */
+    /* seam could not open the connection for want of its own resources
+     * (file descriptors, socket buffers, memory): not the backend's fault,
+     * so no breaker should count it, and an immediate retry would fail the
+     * same way. */
+    SEAM_FAIL_LOCAL = 11,
 } seam_transfer_failure;
 
 typedef struct seam_transfer_cbs {

@@ -12,12 +12,14 @@
 #include <arpa/inet.h>
 #include <curl/curl.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -479,6 +481,35 @@ static void connect_refused(void **state)
     close(fd);
 }
 
+/* seam out of file descriptors: the connection cannot even be tried. A
+ * failure of seam's own, not the backend's, and not retryable. */
+static void local_resources(void **state)
+{
+    int port;
+    int lfd = bound_socket(-1, &port);
+    run r;
+    run_init(&r);
+    struct rlimit old, low;
+    assert_int_equal(getrlimit(RLIMIT_NOFILE, &old), 0);
+    low = old;
+    low.rlim_cur = 512;
+    assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
+    int fds[512], n = 0;
+    while (n < 512 && (fds[n] = open("/dev/null", O_RDONLY | O_CLOEXEC)) >= 0)
+        n++;
+    assert_int_equal(errno, EMFILE);
+    start(&r, port, (seam_transfer_opts){.timeout_ms = 5000, .connect_timeout_ms = 1000});
+    run_until_done(&r, 4000);
+    while (n > 0)
+        close(fds[--n]);
+    assert_int_equal(setrlimit(RLIMIT_NOFILE, &old), 0);
+    expect_failure(&r, SEAM_ERR_UPSTREAM, SEAM_FAIL_LOCAL);
+    assert_false(seam_transfer_failure_retryable(r.fail));
+    assert_string_equal(seam_transfer_failure_str(r.fail), "local_resources");
+    run_free(&r);
+    close(lfd);
+}
+
 /* A listener whose accept queue is full drops new SYNs, so the connect
  * hangs until curl's connect timeout. */
 static void connect_timeout(void **state)
@@ -824,6 +855,7 @@ int main(void)
         cmocka_unit_test(first_byte_timeout),
         cmocka_unit_test(idle_timeout),
         cmocka_unit_test(connect_refused),
+        cmocka_unit_test(local_resources),
         cmocka_unit_test(connect_timeout),
         cmocka_unit_test(reset_mid_body),
         cmocka_unit_test(reset_before_body),
