@@ -17,10 +17,12 @@
 #include "upstream/inspect.h"
 
 #include <curl/curl.h>
+#include <errno.h>
 #include <event2/thread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 static void usage(FILE *f)
 {
@@ -57,6 +59,20 @@ static seam_config *load(const char *path)
     return cfg;
 }
 
+/* Each streamed request holds two descriptors (client and backend): a
+ * server takes the whole allowance the system grants it, not the shell's
+ * default soft limit. */
+static void raise_fd_limit(void)
+{
+    struct rlimit r;
+    if (getrlimit(RLIMIT_NOFILE, &r) == 0 && r.rlim_cur < r.rlim_max) {
+        r.rlim_cur = r.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &r) != 0)
+            seam_log_warn("cannot raise the open-file limit to %llu: %s",
+                          (unsigned long long)r.rlim_max, strerror(errno));
+    }
+}
+
 static int cmd_serve(const char *path)
 {
     seam_config *cfg = load(path);
@@ -71,6 +87,7 @@ static int cmd_serve(const char *path)
     }
     evthread_use_pthreads();
     curl_global_init(CURL_GLOBAL_DEFAULT);
+    raise_fd_limit();
     seam_rc rc = seam_server_run(cfg, scanner, err, sizeof(err));
     if (rc != SEAM_OK)
         seam_log_error("%s", err);

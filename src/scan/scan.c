@@ -46,6 +46,7 @@
 
 #include <hs.h>
 #include <limits.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -365,6 +366,7 @@ static seam_rc scanner_new(const seam_config *cfg, bool use_prebuilt, uint64_t *
         *key_out = key;
     if (use_prebuilt)
         s->db = prebuilt_db(key);
+    bool compiled = !s->db;
     hs_error_t he = s->db ? HS_SUCCESS
                           : hs_compile_multi(exprs, flags, ids, (unsigned)k, HS_MODE_BLOCK, NULL,
                                              &s->db, &cerr);
@@ -391,6 +393,10 @@ static seam_rc scanner_new(const seam_config *cfg, bool use_prebuilt, uint64_t *
         }
         goto out;
     }
+    /* The compiler's working memory (hundreds of megabytes for a word list
+     * of 100,000) is free again but still held by malloc: give it back. */
+    if (compiled)
+        malloc_trim(0);
     if (hs_alloc_scratch(s->db, &s->proto) != HS_SUCCESS) {
         rc = scan_err(err, errlen, SEAM_ERR_NOMEM, "%s: out of memory (scanner scratch)", file);
         goto out;
