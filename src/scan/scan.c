@@ -1,9 +1,9 @@
 /*
- * The scanner: one Vectorscan block-mode database per configuration, built
- * from the built-in detector table (detectors.c) and the configuration's
- * custom detectors, and one scratch area per worker.
+ * The scanner: Vectorscan block-mode databases built from the built-in
+ * detector table (detectors.c) and from the configuration's custom
+ * detectors (see "Start-up"), and one scratch area per worker.
  *
- * A scan runs the database over the text once. Every match of a built-in
+ * A scan runs the databases over the text once each. Every match of a built-in
  * pattern goes to the rows of the detector table that share the pattern;
  * each row's checker finds the values in it (validated, with their spans),
  * context words nearby raise their scores, negative words rule them out,
@@ -13,7 +13,7 @@
  * operator wrote them. Built-in patterns are compiled without
  * start-of-match tracking (their checkers know where values start); custom
  * expressions, which can be anything, with it. Word lists are compiled as
- * literal patterns (one per word, caseless) into the same database;
+ * literal patterns (one per word, caseless) into the custom database;
  * Vectorscan's literal matcher makes ten thousand words cost about what ten
  * do, and word boundaries are checked on the match.
  *
@@ -29,11 +29,12 @@
  * Start-up: compiling the built-in patterns takes Vectorscan about 100 ms
  * of CPU and touches megabytes of its compiler. The build therefore
  * compiles them once (tools/scan_prebuild.c) and links the serialised
- * database into the binary; a configuration whose patterns are exactly the
- * built-in ones (no custom detectors) deserialises it in well under a
- * millisecond. A fingerprint of the compiler's inputs and version guards
- * against a stale or foreign database, and any mismatch or a CPU that
- * lacks what the database was compiled for falls back to compiling.
+ * database into the binary, deserialised at start-up in well under a
+ * millisecond. The configuration's own patterns and words go into a second
+ * database compiled at start-up (milliseconds for a few words), and a scan
+ * runs both. A fingerprint of the compiler's inputs and version guards the
+ * prebuilt database against a stale or foreign one; any mismatch, or a CPU
+ * that lacks what it was compiled for, falls back to compiling.
  *
  * Memory: the database and the per-type tables belong to the scanner; the
  * scratch holds Vectorscan's scratch and the normalisation buffers. The
@@ -68,8 +69,9 @@ typedef struct word_info {
 #define MAX_ROWS_PER_PATTERN 4
 
 struct seam_scanner {
-    hs_database_t *db;
-    hs_scratch_t *proto; /* cloned for each worker */
+    hs_database_t *db;        /* the built-in patterns: prebuilt, or compiled */
+    hs_database_t *db_custom; /* the configuration's patterns and words, or NULL */
+    hs_scratch_t *proto;      /* cloned for each worker */
     float threshold;
     size_t ntypes;
     char **names; /* [ntypes]: built-in names are static, custom ones owned */
@@ -207,6 +209,8 @@ void seam_scanner_free(seam_scanner *s)
         hs_free_scratch(s->proto);
     if (s->db)
         hs_free_database(s->db);
+    if (s->db_custom)
+        hs_free_database(s->db_custom);
     for (size_t i = SEAM_ENT__BUILTIN_COUNT; s->names && i < s->ntypes; i++)
         seam_free(s->names[i]);
     seam_free(s->names);
@@ -361,17 +365,26 @@ static seam_rc scanner_new(const seam_config *cfg, bool use_prebuilt, uint64_t *
     }
     s->nwords = nw;
 
-    uint64_t key = compile_key(exprs, flags, ids, k);
+    /* Two databases: the built-in patterns (the same in every
+     * configuration, so prebuilt) and the configuration's own, compiled
+     * here; a scan runs both. */
+    uint64_t key = compile_key(exprs, flags, ids, nb);
     if (key_out)
         *key_out = key;
     if (use_prebuilt)
         s->db = prebuilt_db(key);
-    bool compiled = !s->db;
+    bool compiled = !s->db || k > nb;
     hs_error_t he = s->db ? HS_SUCCESS
-                          : hs_compile_multi(exprs, flags, ids, (unsigned)k, HS_MODE_BLOCK, NULL,
+                          : hs_compile_multi(exprs, flags, ids, (unsigned)nb, HS_MODE_BLOCK, NULL,
                                              &s->db, &cerr);
+    size_t at_base = 0;
+    if (he == HS_SUCCESS && k > nb) {
+        at_base = nb;
+        he = hs_compile_multi(exprs + nb, flags + nb, ids + nb, (unsigned)(k - nb), HS_MODE_BLOCK,
+                              NULL, &s->db_custom, &cerr);
+    }
     if (he != HS_SUCCESS) {
-        int at = cerr ? cerr->expression : -1;
+        int at = cerr && cerr->expression >= 0 ? (int)at_base + cerr->expression : -1;
         const char *msg = cerr && cerr->message ? cerr->message : "cannot compile";
         /* Vectorscan reports a failed allocation of the database as a
          * compile error on the first expression. */
@@ -397,7 +410,9 @@ static seam_rc scanner_new(const seam_config *cfg, bool use_prebuilt, uint64_t *
      * of 100,000) is free again but still held by malloc: give it back. */
     if (compiled)
         malloc_trim(0);
-    if (hs_alloc_scratch(s->db, &s->proto) != HS_SUCCESS) {
+    /* One scratch sized for both databases. */
+    if (hs_alloc_scratch(s->db, &s->proto) != HS_SUCCESS ||
+        (s->db_custom && hs_alloc_scratch(s->db_custom, &s->proto) != HS_SUCCESS)) {
         rc = scan_err(err, errlen, SEAM_ERR_NOMEM, "%s: out of memory (scanner scratch)", file);
         goto out;
     }
@@ -473,10 +488,12 @@ void seam_scan_scratch_free(seam_scan_scratch *sc)
 
 size_t seam_scanner_db_size(const seam_scanner *s)
 {
-    size_t n = 0;
+    size_t n = 0, c = 0;
     if (!s || hs_database_size(s->db, &n) != HS_SUCCESS)
         return 0;
-    return n;
+    if (s->db_custom && hs_database_size(s->db_custom, &c) != HS_SUCCESS)
+        return 0;
+    return n + c;
 }
 
 size_t seam_scan_scratch_size(const seam_scan_scratch *sc)
@@ -704,6 +721,11 @@ static seam_rc scan_block(const seam_scanner *s, seam_scan_scratch *sc, match_ct
     hs_error_t he = hs_scan(s->db, x->t, (unsigned)x->n, 0, sc->hs, on_match, x);
     if (x->rc != SEAM_OK)
         return x->rc;
+    if (he == HS_SUCCESS && s->db_custom) {
+        he = hs_scan(s->db_custom, x->t, (unsigned)x->n, 0, sc->hs, on_match, x);
+        if (x->rc != SEAM_OK)
+            return x->rc;
+    }
     if (he == HS_SUCCESS)
         return SEAM_OK;
     return he == HS_NOMEM ? SEAM_ERR_NOMEM : SEAM_ERR_INVALID;
