@@ -14,7 +14,7 @@
  * with the server idle, sums VmRSS over the process and all its descendants
  * (nginx's workers), stops the process group with SIGTERM (SIGKILL after 5 s)
  * and prints one JSON line:
- *   {"ready_us":..,"attempts":..,"rss_kb":..,"processes":..,"status":..}
+ *   {"ready_us":..,"attempts":..,"rss_kb":..,"anon_kb":..,"processes":..,"status":..}
  * or {"error":".."} with exit status 1.
  */
 #include <arpa/inet.h>
@@ -86,8 +86,10 @@ out:
     return status;
 }
 
-/* VmRSS (kB) of <root> and every process descended from it. */
-static long tree_rss(pid_t root, int *nprocs)
+/* VmRSS (kB) of <root> and every process descended from it; <*anon>, the
+ * part that is the processes' own (RssAnon: heap, stacks, private data),
+ * not pages of shared libraries that every process mapping them shares. */
+static long tree_rss(pid_t root, int *nprocs, long *anon)
 {
     enum { MAXP = 4096 };
     static pid_t pids[MAXP], ppids[MAXP];
@@ -124,6 +126,7 @@ static long tree_rss(pid_t root, int *nprocs)
             if (ppids[j] == tree[i])
                 tree[nt++] = pids[j];
     long kb = 0;
+    *anon = 0;
     for (int i = 0; i < nt; i++) {
         char path[64], line[256];
         snprintf(path, sizeof(path), "/proc/%d/status", (int)tree[i]);
@@ -134,6 +137,8 @@ static long tree_rss(pid_t root, int *nprocs)
             long v;
             if (sscanf(line, "VmRSS: %ld", &v) == 1)
                 kb += v;
+            else if (sscanf(line, "RssAnon: %ld", &v) == 1)
+                *anon += v;
         }
         fclose(f);
     }
@@ -256,9 +261,11 @@ int main(int argc, char **argv)
     }
     usleep((useconds_t)hold_ms * 1000u);
     int nprocs = 0;
-    long rss = tree_rss(pid, &nprocs);
+    long anon = 0;
+    long rss = tree_rss(pid, &nprocs, &anon);
     stop(pid);
-    printf("{\"ready_us\":%llu,\"attempts\":%ld,\"status\":%d,\"rss_kb\":%ld,\"processes\":%d}\n",
-           (unsigned long long)ready, attempts, status, rss, nprocs);
+    printf("{\"ready_us\":%llu,\"attempts\":%ld,\"status\":%d,\"rss_kb\":%ld,\"anon_kb\":%ld,"
+           "\"processes\":%d}\n",
+           (unsigned long long)ready, attempts, status, rss, anon, nprocs);
     return 0;
 }
