@@ -429,21 +429,24 @@ static void exchange_finish(seam_exchange *ex)
         seam_worker_request_done(w);
 }
 
-static void on_finish_after_reply(evutil_socket_t fd, short what, void *arg)
+static void on_finish_next_turn(evutil_socket_t fd, short what, void *arg)
 {
     exchange_finish(arg);
 }
 
-/* Ends an exchange whose reply is queued, on the loop's next turn: libevent
- * writes the queued reply when that turn finds the socket writable, and
- * runs those I/O callbacks before timers that expire in the same turn, so
- * the records (access log, audit line, ledger row, metrics: a quarter of a
- * request's instructions) no longer delay the reply's last byte. */
-static void finish_after_reply(seam_exchange *ex)
+/* Stops the exchange now and ends it on the loop's next turn. After a reply
+ * is queued: libevent writes it when that turn finds the socket writable,
+ * and runs those I/O callbacks before timers that expire in the same turn,
+ * so the records (access log, audit line, ledger row, metrics: a quarter of
+ * a request's instructions) no longer delay the reply's last byte. After a
+ * hang-up: libevent is still inside the connection's close. The timer is
+ * the exchange's own, so an exchange_finish that comes first (a worker
+ * shutting down) cancels it. */
+static void finish_next_turn(seam_exchange *ex)
 {
     exchange_stop(ex);
     if (!ex->finish_ev)
-        ex->finish_ev = evtimer_new(ex->w->base, on_finish_after_reply, ex);
+        ex->finish_ev = evtimer_new(ex->w->base, on_finish_next_turn, ex);
     struct timeval now = {0, 0};
     if (!ex->finish_ev || evtimer_add(ex->finish_ev, &now) != 0)
         exchange_finish(ex);
@@ -521,7 +524,7 @@ static void reply_json(seam_exchange *ex, int status, const char *body, size_t l
         evhttp_send_reply(ex->req, status, NULL, b);
         if (b)
             evbuffer_free(b);
-        finish_after_reply(ex);
+        finish_next_turn(ex);
         return;
     }
     exchange_finish(ex);
@@ -572,7 +575,7 @@ static void end_stream(seam_exchange *ex)
         unhook_client(ex);
         ex->reply_sent = true;
         evhttp_send_reply_end(ex->req);
-        finish_after_reply(ex);
+        finish_next_turn(ex);
         return;
     }
     exchange_finish(ex);
@@ -1096,11 +1099,6 @@ static void on_upstream_done(void *ctx, seam_transfer *t, seam_rc rc, const char
 
 /* ---- client hang-up ---- */
 
-static void finish_later(evutil_socket_t fd, short what, void *arg)
-{
-    exchange_finish(arg);
-}
-
 static void on_client_close(struct evhttp_connection *conn, void *arg)
 {
     seam_exchange *ex = arg;
@@ -1113,21 +1111,9 @@ static void on_client_close(struct evhttp_connection *conn, void *arg)
      * to us; one still attached is freed by libevent with the connection. */
     if (ex->req && evhttp_request_get_connection(ex->req) != NULL)
         ex->req = NULL;
-    if (ex->t) {
-        seam_transfer_cancel(ex->t); /* the upstream sees its connection close */
-        ex->t = NULL;
-    }
-    /* Its place in a queue and its slot go to the next request at once. */
-    if (ex->capwait)
-        seam_capacity_cancel(ex->capwait);
-    ex->capwait = NULL;
-    if (ex->retry_timer)
-        event_free(ex->retry_timer);
-    ex->retry_timer = NULL;
-    release_attempt(ex, -1);
-    struct timeval now = {0, 0};
-    if (event_base_once(ex->w->base, -1, EV_TIMEOUT, finish_later, ex, &now) != 0)
-        exchange_finish(ex);
+    /* The upstream sees its connection close, and the request's place in a
+     * queue and its slot go to the next request at once. */
+    finish_next_turn(ex);
 }
 
 /* libevent stops reading a connection once its request is complete, so a
